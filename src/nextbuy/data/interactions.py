@@ -1,0 +1,218 @@
+"""Interactions: user-item events mapped to dense indices, with weighting and CSR views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from nextbuy.data.ids import IdMap
+from nextbuy.errors import DataError
+
+#: Columns of the canonical interaction frame that every reader returns.
+CANONICAL_COLUMNS = ("user_id", "item_id", "value", "timestamp", "event")
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """One row per distinct (user, item) pair, indexed through ``user_map`` / ``item_map``.
+
+    ``explicit`` marks rating data (value = rating; duplicates keep the latest by timestamp);
+    otherwise values are implicit strengths (duplicates summed), see DESIGN section 2.
+    """
+
+    user_map: IdMap
+    item_map: IdMap
+    users: np.ndarray  # int32, one per row
+    items: np.ndarray  # int32, one per row
+    values: np.ndarray  # float32
+    timestamps: np.ndarray  # int64 seconds (0 where unknown)
+    explicit: bool = False
+    events: np.ndarray | None = None  # object array of event types of the latest event, optional
+    _csr: list = field(default_factory=list, repr=False, compare=False)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        explicit: bool = False,
+        user_map: IdMap | None = None,
+        item_map: IdMap | None = None,
+        unknown: Literal["raise", "drop"] = "raise",
+        source: str = "interactions",
+    ) -> Interactions:
+        """Build from a canonical frame (user_id, item_id, value[, timestamp, event]).
+
+        Duplicated pairs aggregate: explicit keeps the latest rating, implicit sums values.
+        With given maps, rows whose IDs are unknown raise (``unknown="raise"``) or are dropped.
+        """
+        missing = [c for c in ("user_id", "item_id", "value") if c not in frame.columns]
+        if missing:
+            raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+        df = frame.loc[:, [c for c in CANONICAL_COLUMNS if c in frame.columns]].copy()
+        df["user_id"] = df["user_id"].astype(str)
+        df["item_id"] = df["item_id"].astype(str)
+        if "timestamp" not in df.columns:
+            df["timestamp"] = np.int64(0)
+        df = _aggregate(df, explicit)
+
+        umap = user_map if user_map is not None else IdMap.from_values(df["user_id"])
+        imap = item_map if item_map is not None else IdMap.from_values(df["item_id"])
+        u = umap.index(df["user_id"])
+        i = imap.index(df["item_id"])
+        bad = (u < 0) | (i < 0)
+        if bad.any():
+            if unknown == "raise":
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{source}: unknown user or item ID at row {row} "
+                    f"(user {df['user_id'].iat[row]!r}, item {df['item_id'].iat[row]!r})"
+                )
+            keep = ~bad
+            df, u, i = df.loc[keep], u[keep], i[keep]
+        events = df["event"].to_numpy(dtype=object) if "event" in df.columns else None
+        return cls(
+            user_map=umap,
+            item_map=imap,
+            users=u.astype(np.int32),
+            items=i.astype(np.int32),
+            values=df["value"].to_numpy(dtype=np.float32),
+            timestamps=df["timestamp"].to_numpy(dtype=np.int64),
+            explicit=explicit,
+            events=events,
+        )
+
+    @classmethod
+    def from_csr(
+        cls,
+        matrix: sp.spmatrix,
+        *,
+        user_map: IdMap | None = None,
+        item_map: IdMap | None = None,
+        explicit: bool = False,
+    ) -> Interactions:
+        """Build from a users x items sparse matrix (IDs default to the indices as strings)."""
+        coo = sp.coo_matrix(matrix)
+        n_users, n_items = coo.shape
+        umap = user_map or IdMap([str(x) for x in range(n_users)])
+        imap = item_map or IdMap([str(x) for x in range(n_items)])
+        return cls(
+            user_map=umap,
+            item_map=imap,
+            users=coo.row.astype(np.int32),
+            items=coo.col.astype(np.int32),
+            values=coo.data.astype(np.float32),
+            timestamps=np.zeros(coo.nnz, dtype=np.int64),
+            explicit=explicit,
+        )
+
+    # ----------------------------------------------------------------- views
+    @property
+    def n_users(self) -> int:
+        return len(self.user_map)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_map)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_users, self.n_items)
+
+    def __len__(self) -> int:
+        return int(self.users.shape[0])
+
+    @property
+    def csr(self) -> sp.csr_matrix:
+        """Users x items CSR of the values (float32, sorted indices); computed once."""
+        if not self._csr:
+            m = sp.csr_matrix(
+                (self.values, (self.users, self.items)), shape=self.shape, dtype=np.float32
+            )
+            m.sum_duplicates()
+            m.sort_indices()
+            self._csr.append(m)
+        return self._csr[0]
+
+    def binary_csr(self) -> sp.csr_matrix:
+        """The CSR with every stored value set to 1."""
+        m = self.csr.copy()
+        m.data[:] = 1.0
+        return m
+
+    def weighted_csr(
+        self, alpha: float = 1.0, scheme: Literal["linear", "log", "none"] = "linear"
+    ) -> sp.csr_matrix:
+        """Confidence matrix ``1 + alpha * f(value)``, f = identity (linear) or log1p (log)."""
+        m = self.csr.copy()
+        if scheme == "none":
+            return m
+        if scheme not in ("linear", "log"):
+            raise DataError(f"unknown weighting scheme {scheme!r}: expected linear, log or none")
+        f = np.log1p(np.maximum(m.data, 0)) if scheme == "log" else m.data
+        m.data = (1.0 + alpha * f).astype(np.float32)
+        return m
+
+    def to_frame(self) -> pd.DataFrame:
+        """Canonical frame with string IDs."""
+        df = pd.DataFrame(
+            {
+                "user_id": self.user_map.to_ids(self.users),
+                "item_id": self.item_map.to_ids(self.items),
+                "value": self.values,
+                "timestamp": self.timestamps,
+            }
+        )
+        if self.events is not None:
+            df["event"] = self.events
+        return df
+
+    def subset(self, mask: np.ndarray) -> Interactions:
+        """Rows selected by a boolean mask or index array; ID maps are kept unchanged."""
+        return replace(
+            self,
+            users=self.users[mask],
+            items=self.items[mask],
+            values=self.values[mask],
+            timestamps=self.timestamps[mask],
+            events=None if self.events is None else self.events[mask],
+            _csr=[],
+        )
+
+    def with_maps(self, user_map: IdMap, item_map: IdMap) -> Interactions:
+        """Re-index onto other maps (e.g. a model's); rows with unknown IDs are dropped."""
+        u = user_map.index(self.user_map.to_ids(self.users))
+        i = item_map.index(self.item_map.to_ids(self.items))
+        keep = (u >= 0) & (i >= 0)
+        return replace(
+            self.subset(keep),
+            user_map=user_map,
+            item_map=item_map,
+            users=u[keep],
+            items=i[keep],
+        )
+
+    @property
+    def rating_range(self) -> tuple[float, float]:
+        """(min, max) of the values; used to clip explicit predictions."""
+        if len(self) == 0:
+            return (0.0, 0.0)
+        return (float(self.values.min()), float(self.values.max()))
+
+
+def _aggregate(df: pd.DataFrame, explicit: bool) -> pd.DataFrame:
+    """One row per (user, item): latest rating for explicit data, summed values for implicit."""
+    if not df.duplicated(["user_id", "item_id"]).any():
+        return df.reset_index(drop=True)
+    if explicit:
+        df = df.sort_values("timestamp", kind="stable")
+        return df.drop_duplicates(["user_id", "item_id"], keep="last").reset_index(drop=True)
+    agg = {"value": "sum", "timestamp": "max"}
+    if "event" in df.columns:
+        agg["event"] = "last"
+    return df.groupby(["user_id", "item_id"], sort=False, as_index=False).agg(agg)

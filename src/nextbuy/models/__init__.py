@@ -1,0 +1,6 @@
+"""Recommendation models behind one interface (see :mod:`nextbuy.models.base`)."""
+
+from nextbuy.models.base import Recommender
+from nextbuy.models.registry import available, create, get
+
+__all__ = ["Recommender", "available", "create", "get"]
