@@ -1,3 +1,3 @@
-"""NextBuy: product recommendations from interaction exports, trained in one command and served fast."""
+"""NextBuy: product recommendations from interaction exports, trained and served fast."""
 
 __version__ = "0.1.0"

@@ -20,7 +20,8 @@ class IdMap:
     __slots__ = ("_index",)
 
     def __init__(self, ids: Iterable[str] | np.ndarray | pd.Index) -> None:
-        index = pd.Index(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids, dtype=object))
+        values = ids if hasattr(ids, "__len__") else list(ids)
+        index = pd.Index(np.asarray(values, dtype=object))
         if not index.is_unique:
             dup = index[index.duplicated()][0]
             raise DataError(f"IdMap: duplicate ID {dup!r}")
@@ -28,7 +29,7 @@ class IdMap:
 
     @classmethod
     def from_values(cls, values: Iterable[str] | np.ndarray | pd.Series) -> IdMap:
-        """Build a map from observed values: unique IDs in sorted order, so builds are repeatable."""
+        """Build from observed values: unique IDs in sorted order, so builds repeat."""
         uniq = pd.unique(pd.Series(values, dtype=object))
         return cls(np.sort(uniq.astype(str)).astype(object))
 
@@ -72,7 +73,7 @@ class IdMap:
         return self.ids[np.asarray(indices, dtype=np.int64)]
 
     def extend(self, ids: Iterable[str]) -> IdMap:
-        """A new map with unseen ``ids`` appended after the existing ones (existing indices kept)."""
+        """A new map with unseen ``ids`` appended (existing indices kept)."""
         new = pd.Index(pd.unique(pd.Series(list(ids), dtype=object)))
         new = new[~new.isin(self._index)]
         return IdMap(self._index.append(new)) if len(new) else self
