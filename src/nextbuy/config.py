@@ -1,0 +1,104 @@
+"""Typed configuration (pydantic) read from YAML; CLI flags and ``--set`` override it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nextbuy.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    """How to read the interaction file: format and column names."""
+
+    format: str | None = None
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    value_col: str | None = None
+    time_col: str | None = None
+    event_col: str | None = None
+    event_weights: dict[str, float] | None = None
+    min_user_interactions: int = Field(1, ge=1)
+    min_item_interactions: int = Field(1, ge=1)
+    kcore: bool = False
+
+
+class SplitConfig(_Strict):
+    """How to hold out a test set for the evaluation stored with the model."""
+
+    method: Literal["random", "user", "time", "last", "none"] = "random"
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 42
+
+
+class ModelConfig(_Strict):
+    """Which model to train and its hyper-parameters (merged over the model's defaults)."""
+
+    name: str = "als"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationConfig(_Strict):
+    """Cut-off and baseline of the evaluation run after training."""
+
+    k: int = Field(10, ge=1)
+    baseline: str | None = "popularity"
+
+
+class Config(_Strict):
+    """The whole training configuration; ``config/default.yaml`` documents every field."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def model_params(self) -> dict[str, Any]:
+        """Parameters for ``model.name``: ``models:`` defaults, then ``model.params``."""
+        return {**self.models.get(self.model.name, {}), **self.model.params}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read a YAML config (the shipped default when ``path`` is None and it exists)."""
+    if path is None:
+        if not DEFAULT_CONFIG.exists():
+            return Config()
+        path = DEFAULT_CONFIG
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: {where}: {err['msg']}") from exc
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``--set key=value`` pairs; values are YAML scalars (``3``, ``0.1``, ``true``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r}: expected key=value, e.g. --set factors=64")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {pair!r}: cannot parse value ({exc})") from exc
+    return out
