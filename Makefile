@@ -1,0 +1,50 @@
+# NextBuy: `make demo` and `make test` work on a fresh machine (they create .venv first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+MOVIELENS ?= ../shared/data/ml-100k
+
+.PHONY: setup demo test lint format serve bench bench-quality bench-speed bench-load clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed first: an unpinned torch would pull GBs of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/nextbuy demo --data data/shop --models models
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+serve: setup
+	@test -d models/als || { echo "no model in models/als: run 'make demo' first"; exit 2; }
+	$(BIN)/nextbuy serve --model-dir models/als --host 127.0.0.1 --port 8000
+
+bench: bench-quality bench-speed bench-load
+
+bench-quality: setup
+	$(BIN)/python benchmarks/quality.py --movielens $(MOVIELENS) --protocol all
+
+bench-speed: setup
+	$(BIN)/python benchmarks/speed.py
+
+bench-load: setup
+	$(BIN)/python benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
