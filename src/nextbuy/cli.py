@@ -439,6 +439,19 @@ def predict(
     )
 
 
+# ---------------------------------------------------------------- demo
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="Where to write the sample shop.")] = Path("data/shop"),
+    models: Annotated[Path, typer.Option(help="Models folder.")] = Path("models"),
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """The whole journey on the sample shop: generate, train ALS + MF, evaluate, recommend."""
+    from nextbuy.demo import run_demo
+
+    run_demo(data, models, show_progress=not quiet)
+
+
 # ---------------------------------------------------------------- serve
 @app.command()
 def serve(
