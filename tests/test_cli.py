@@ -1,0 +1,226 @@
+"""The command line as a new user meets it: real subprocesses, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def als_dir(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    models = tmp_path_factory.mktemp("models")
+    proc = run_cli(
+        "train",
+        "--data",
+        str(shop_dir / "interactions.csv"),
+        "--items",
+        str(shop_dir / "items.csv"),
+        "--model",
+        "als",
+        "--set",
+        "factors=16",
+        "--set",
+        "iterations=5",
+        "--split",
+        "user",
+        "--out",
+        str(models),
+        "--quiet",
+    )
+    assert "ndcg@10" in proc.stdout.lower()
+    assert "saved" in proc.stdout
+    return models / "als"
+
+
+def test_recommend_json_has_names_and_excludes_seen(als_dir: Path, shop_dir: Path) -> None:
+    events = pd.read_csv(shop_dir / "interactions.csv", dtype={"user_id": str, "item_id": str})
+    user = events["user_id"].iloc[0]
+    out = json.loads(
+        run_cli(
+            "recommend", "--model-dir", str(als_dir), "--user", user, "-k", "5", "--json"
+        ).stdout
+    )
+    assert out["user_id"] == user and out["strategy"] == "personalized"
+    recs = out["recommendations"]
+    assert [r["rank"] for r in recs] == [1, 2, 3, 4, 5]
+    assert all(r["name"] and r["brand"] for r in recs)
+    scores = [r["score"] for r in recs]
+    assert scores == sorted(scores, reverse=True)
+    # the manifest's seen matrix is the training part; nothing returned was in it
+    from nextbuy.artifacts import load_artifact
+
+    art = load_artifact(als_dir)
+    seen = set(art.item_map.to_ids(art.seen[art.user_map.index_of(user)].indices))
+    assert not seen & {r["item_id"] for r in recs}
+
+
+def test_unknown_user_gets_fallback(als_dir: Path) -> None:
+    out = json.loads(
+        run_cli("recommend", "--model-dir", str(als_dir), "--user", "nobody", "--json").stdout
+    )
+    assert out["strategy"] == "fallback" and len(out["recommendations"]) == 10
+
+
+def test_similar_batch_predict(als_dir: Path, shop_dir: Path, tmp_path: Path) -> None:
+    items = pd.read_csv(shop_dir / "items.csv", dtype={"item_id": str})
+    item = items["item_id"].iloc[3]
+    sim = json.loads(
+        run_cli("similar", "--model-dir", str(als_dir), "--item", item, "-k", "4", "--json").stdout
+    )
+    assert len(sim["similar"]) == 4 and item not in {s["item_id"] for s in sim["similar"]}
+
+    users = tmp_path / "users.csv"
+    users.write_text("user_id\nu00001\nnot-a-user\n")
+    run_cli(
+        "batch",
+        "--model-dir",
+        str(als_dir),
+        "--users",
+        str(users),
+        "-k",
+        "3",
+        "--out",
+        str(tmp_path / "top.parquet"),
+    )
+    top = pd.read_parquet(tmp_path / "top.parquet")
+    assert list(top.columns) == ["user_id", "rank", "item_id", "score"]
+    assert len(top) == 6 and top["rank"].tolist() == [1, 2, 3, 1, 2, 3]
+
+    run_cli("batch", "--model-dir", str(als_dir), "-k", "2", "--out", str(tmp_path / "all.csv"))
+    everyone = pd.read_csv(tmp_path / "all.csv", dtype={"user_id": str})
+    assert everyone["user_id"].nunique() == 400
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"user_id,item_id\nu00001,{item}\nghost,{item}\n")
+    run_cli(
+        "predict",
+        "--model-dir",
+        str(als_dir),
+        "--pairs",
+        str(pairs),
+        "--out",
+        str(tmp_path / "pred.csv"),
+    )
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["user_id", "item_id", "prediction"] and len(pred) == 2
+
+
+def test_mf_train_and_evaluate_with_test_file(shop_dir: Path, tmp_path: Path) -> None:
+    ratings = pd.read_csv(shop_dir / "ratings.csv", dtype={"user_id": str, "item_id": str})
+    test = ratings.sample(frac=0.2, random_state=0)
+    ratings.drop(test.index).to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    run_cli(
+        "train",
+        "--data",
+        str(tmp_path / "train.csv"),
+        "--model",
+        "mf",
+        "--set",
+        "epochs=15",
+        "--split",
+        "none",
+        "--out",
+        str(tmp_path / "m"),
+        "--quiet",
+    )
+    run_cli(
+        "evaluate",
+        "--model-dir",
+        str(tmp_path / "m" / "mf"),
+        "--test",
+        str(tmp_path / "test.csv"),
+        "--json",
+        str(tmp_path / "eval.json"),
+    )
+    results = json.loads((tmp_path / "eval.json").read_text())
+    by_model = {r["model"]: r for r in results}
+    assert set(by_model) == {"mf", "popularity"}
+    assert 0.3 < by_model["mf"]["metrics"]["rmse"] < 1.2
+
+
+def test_user_mistakes_exit_2_with_one_line(shop_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,product\nA-007,sku-1\nB-9,sku-2\n")
+    proc = run_cli(
+        "train", "--data", str(bad), "--model", "als", "--out", str(tmp_path / "m"), check=False
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "bad.csv" in proc.stderr and "user_id" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+    proc = run_cli(
+        "recommend", "--model-dir", str(tmp_path / "nothing"), "--user", "x", check=False
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+    proc = run_cli(
+        "train",
+        "--data",
+        str(shop_dir / "interactions.csv"),
+        "--model",
+        "als",
+        "--set",
+        "factorz=3",
+        "--out",
+        str(tmp_path / "m"),
+        check=False,
+    )
+    assert proc.returncode == 2 and "factorz" in proc.stderr
+
+    proc = run_cli(
+        "train",
+        "--data",
+        str(shop_dir / "interactions.csv"),
+        "--model",
+        "mf",
+        "--out",
+        str(tmp_path / "m"),
+        check=False,
+    )
+    assert proc.returncode == 2 and "rating" in proc.stderr
+
+
+def test_string_ids_with_column_mapping(tmp_path: Path) -> None:
+    rows = ["customer,product,qty"] + [
+        f"{u},{p},1" for u in ("007", "7", "A") for p in ("x1", "x2", "x3") if (u, p) != ("A", "x3")
+    ]
+    data = tmp_path / "orders.csv"
+    data.write_text("\n".join(rows) + "\n")
+    run_cli(
+        "train",
+        "--data",
+        str(data),
+        "--user-col",
+        "customer",
+        "--item-col",
+        "product",
+        "--value-col",
+        "qty",
+        "--model",
+        "popularity",
+        "--split",
+        "none",
+        "--out",
+        str(tmp_path / "m"),
+        "--quiet",
+    )
+    out = json.loads(
+        run_cli(
+            "recommend", "--model-dir", str(tmp_path / "m" / "popularity"), "--user", "A", "--json"
+        ).stdout
+    )
+    assert out["strategy"] == "personalized"
+    assert [r["item_id"] for r in out["recommendations"]] == ["x3"]
+    from nextbuy.artifacts import load_artifact
+
+    art = load_artifact(tmp_path / "m" / "popularity")
+    assert sorted(art.user_map.ids) == ["007", "7", "A"]

@@ -1,0 +1,70 @@
+"""Interactions: aggregation rules of DESIGN section 2, CSR views, weighting and re-indexing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nextbuy.data.ids import IdMap
+from nextbuy.data.interactions import Interactions
+from nextbuy.errors import DataError
+
+
+def frame(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp"])
+
+
+def test_implicit_duplicates_sum() -> None:
+    inter = Interactions.from_frame(
+        frame([("u1", "a", 1, 5), ("u1", "a", 2, 9), ("u2", "b", 4, 1)])
+    )
+    assert len(inter) == 2
+    dense = inter.csr.toarray()
+    assert dense[inter.user_map.index_of("u1"), inter.item_map.index_of("a")] == 3.0
+    assert inter.timestamps.max() == 9
+
+
+def test_explicit_duplicates_keep_latest() -> None:
+    inter = Interactions.from_frame(
+        frame([("u1", "a", 5, 20), ("u1", "a", 1, 10), ("u1", "b", 3, 1)]), explicit=True
+    )
+    dense = inter.csr.toarray()
+    assert dense[0, inter.item_map.index_of("a")] == 5.0
+    assert inter.rating_range == (3.0, 5.0)
+
+
+def test_weighting_linear_and_log() -> None:
+    inter = Interactions.from_frame(frame([("u", "a", 3, 0), ("u", "b", 1, 0)]))
+    lin = inter.weighted_csr(alpha=2.0, scheme="linear").toarray()[0]
+    log = inter.weighted_csr(alpha=2.0, scheme="log").toarray()[0]
+    np.testing.assert_allclose(lin, [7.0, 3.0])
+    np.testing.assert_allclose(log, [1 + 2 * np.log1p(3), 1 + 2 * np.log1p(1)], rtol=1e-6)
+    with pytest.raises(DataError, match="weighting scheme"):
+        inter.weighted_csr(scheme="cubic")  # type: ignore[arg-type]
+
+
+def test_unknown_ids_with_given_maps() -> None:
+    maps = dict(user_map=IdMap(["u1"]), item_map=IdMap(["a"]))
+    rows = frame([("u1", "a", 1, 0), ("u9", "a", 1, 0)])
+    with pytest.raises(DataError, match="row 1"):
+        Interactions.from_frame(rows, **maps)
+    kept = Interactions.from_frame(rows, unknown="drop", **maps)
+    assert len(kept) == 1
+
+
+def test_subset_and_with_maps() -> None:
+    inter = Interactions.from_frame(
+        frame([("u1", "a", 1, 0), ("u2", "b", 1, 0), ("u2", "a", 1, 0)])
+    )
+    sub = inter.subset(inter.users == inter.user_map.index_of("u2"))
+    assert sub.csr.shape == inter.csr.shape and sub.csr.nnz == 2
+    other = sub.with_maps(IdMap(["u2", "u3"]), IdMap(["b"]))
+    assert other.shape == (2, 1) and len(other) == 1
+    back = other.to_frame()
+    assert back[["user_id", "item_id"]].values.tolist() == [["u2", "b"]]
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(DataError, match="missing column"):
+        Interactions.from_frame(pd.DataFrame({"user_id": ["a"]}), source="x.csv")
