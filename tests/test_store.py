@@ -1,0 +1,125 @@
+"""EventStore against SQLite and the live PostgreSQL server: the same suite for both."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from nextbuy.store import EventStore
+from nextbuy.store.events import StoreError
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(
+            "host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3
+        ).close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[EventStore]:
+    if request.param == "sqlite":
+        s = EventStore(f"sqlite:///{tmp_path / 'events.db'}")
+        yield s
+        s.close()
+        return
+    if not _pg_available():
+        pytest.fail("PostgreSQL at 127.0.0.1:5432 (database test) is required and not reachable")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = EventStore(PG_URL, migrate=False)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    s = EventStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    yield s
+    s.close()
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.close()
+
+
+def events(n: int, prefix: str = "e", user: str = "u1") -> list[dict]:
+    return [
+        {
+            "event_id": f"{prefix}{i}",
+            "user_id": user,
+            "item_id": f"i{i % 7}",
+            "event": "view",
+            "value": 1.0,
+            "timestamp": 1_700_000_000 + i,
+        }
+        for i in range(n)
+    ]
+
+
+def test_store_and_read_back(store: EventStore) -> None:
+    counts = store.add_events(events(5))
+    assert (counts.received, counts.stored, counts.duplicates) == (5, 5, 0)
+    frame = store.events_frame()
+    assert frame["event_id"].tolist() == [f"e{i}" for i in range(5)]
+    assert frame["item_id"].tolist() == ["i0", "i1", "i2", "i3", "i4"]
+    assert frame["timestamp"].dtype == "int64"
+
+
+def test_retried_batch_stores_nothing_twice(store: EventStore) -> None:
+    store.add_events(events(10))
+    again = store.add_events(events(12))
+    assert (again.stored, again.duplicates) == (2, 10)
+    assert store.count_events() == 12
+    within = store.add_events(events(1, prefix="dup") * 3)
+    assert (within.stored, within.duplicates) == (1, 2)
+
+
+def test_user_history_and_string_ids(store: EventStore) -> None:
+    store.add_events(events(3, prefix="a", user="007") + events(2, prefix="b", user="7"))
+    assert len(store.user_events("007")) == 3
+    assert len(store.user_events("7")) == 2
+    assert store.events_frame(since_id=3)["user_id"].tolist() == ["7", "7"]
+
+
+def test_failed_batch_stores_nothing(store: EventStore) -> None:
+    store.add_events(events(2))
+    bad = events(3, prefix="z")
+    bad[2] = {**bad[2], "user_id": None}  # violates NOT NULL at the database
+    with pytest.raises(StoreError):
+        store.add_events(bad)
+    assert store.count_events() == 2
+
+
+def test_catalog_upsert_keeps_unset_fields(store: EventStore) -> None:
+    store.upsert_items(
+        [{"item_id": "p1", "name": "Tent", "brand": "Trail", "category": "Camping", "price": 99.0}]
+    )
+    store.upsert_items([{"item_id": "p1", "in_stock": False}, {"item_id": "p2", "name": "Pegs"}])
+    p1 = store.get_item("p1")
+    assert p1 is not None
+    assert (p1["name"], p1["brand"], p1["in_stock"], p1["hidden"]) == (
+        "Tent",
+        "Trail",
+        False,
+        False,
+    )
+    assert store.get_item("p2")["in_stock"] is True
+    assert store.items_frame()["item_id"].tolist() == ["p1", "p2"]
+    assert store.get_item("nope") is None
+
+
+def test_migrate_is_idempotent(store: EventStore) -> None:
+    store.migrate()
+    store.add_events(events(1))
+    store.migrate()
+    assert store.count_events() == 1
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot migrate"):
+        EventStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
