@@ -289,6 +289,78 @@ def evaluate(
         json_out.write_text(json.dumps(results_json(results), indent=2))
 
 
+@app.command()
+def tune(
+    data: Annotated[Path, typer.Option(help="Training interactions (the test split stays out).")],
+    model: Annotated[str, typer.Option(help="Model whose declared search space to explore.")],
+    trials: Annotated[int, typer.Option(min=1, help="Number of trials.")] = 20,
+    metric: Annotated[str, typer.Option(help="ndcg@10, recall@10, map@10 or rmse.")] = "ndcg@10",
+    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the best config (YAML).")] = Path(
+        "config/tuned.yaml"
+    ),
+    plot: Annotated[Path | None, typer.Option(help="PNG of metric by trial.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Base YAML config.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampler and validation-split seed.")] = 42,
+    fmt: Format = None,
+    user_col: UserCol = "user_id",
+    item_col: ItemCol = "item_id",
+    value_col: ValueCol = None,
+    time_col: TimeCol = None,
+    event_col: EventCol = None,
+) -> None:
+    """Tune hyper-parameters with Optuna on a validation slice of DATA; write the best config."""
+    from nextbuy.config import load_config
+    from nextbuy.data.interactions import Interactions
+    from nextbuy.training import load_dataset
+    from nextbuy.tuning import plot_trials, write_config
+    from nextbuy.tuning import tune as run_tune
+
+    cfg = load_config(config)
+    overrides = _data_overrides(fmt, user_col, item_col, value_col, time_col, event_col)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=overrides)})
+    frame, explicit, _, source = load_dataset(data, cfg)
+    train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
+    base = {**cfg.models.get(model, {})}
+    table = Table(title=f"tuning {model} on {source}: {metric} on validation")
+    for col in ("trial", metric, "seconds", "params"):
+        table.add_column(col, justify="left" if col == "params" else "right")
+
+    def show(record: dict[str, Any]) -> None:
+        changed = {k: v for k, v in record["params"].items() if base.get(k) != v}
+        err_console.print(
+            f"trial {record['trial']:>3}  {metric}={record['value']:.5f}  "
+            f"{record['seconds']:.1f}s  {changed}",
+            highlight=False,
+        )
+
+    result = run_tune(
+        train_inter,
+        model,
+        trials=trials,
+        metric=metric,
+        timeout=timeout,
+        seed=seed,
+        base_params=base,
+        on_trial=show,
+    )
+    for rec in result.trials:
+        changed = {k: v for k, v in rec["params"].items() if base.get(k) != v}
+        table.add_row(
+            str(rec["trial"]),
+            f"{rec['value']:.5f}",
+            f"{rec['seconds']:.1f}",
+            json.dumps(changed, default=str),
+        )
+    console.print(table)
+    path = write_config(result, out, cfg)
+    png = plot_trials(result, plot or out.with_suffix(".png"))
+    console.print(
+        f"best {metric} = {result.best_value:.5f}; config written to [bold]{path}[/bold] "
+        f"(use: nextbuy train --config {path}); plot: {png}"
+    )
+
+
 # ---------------------------------------------------------------- inference
 def _recommend_rows(artifact: Any, user_ids: list[str], k: int) -> tuple[Any, Any, Any]:
     """Top-k item indices and scores for user IDs (unknown users get the fallback row)."""

@@ -1,0 +1,171 @@
+"""Hyper-parameter search with Optuna on a validation slice carved from the training data only."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from nextbuy.config import Config
+from nextbuy.data.interactions import Interactions
+from nextbuy.errors import ConfigError
+
+#: Metrics ``nextbuy tune`` can optimize, and whether higher is better.
+METRICS: dict[str, bool] = {
+    "ndcg@10": True,
+    "recall@10": True,
+    "map@10": True,
+    "precision@10": True,
+    "hit_rate@10": True,
+    "rmse": False,
+    "mae": False,
+}
+
+
+@dataclass
+class TuneResult:
+    """Best parameters and every finished trial (number, params, value, seconds, state)."""
+
+    model: str
+    metric: str
+    best_params: dict[str, Any]
+    best_value: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    config_path: Path | None = None
+    plot_path: Path | None = None
+
+
+def validation_split(
+    train: Interactions, metric: str, fraction: float = 0.2, seed: int = 42
+) -> tuple[Interactions, Interactions]:
+    """Carve a validation slice from training data: per-user for ranking, random for ratings."""
+    from nextbuy.data.split import split
+
+    method = "random" if metric in ("rmse", "mae") else "user"
+    return split(train, method, test_fraction=fraction, seed=seed)
+
+
+def tune(
+    train: Interactions,
+    model: str,
+    trials: int = 20,
+    metric: str = "ndcg@10",
+    timeout: float | None = None,
+    seed: int = 42,
+    base_params: dict[str, Any] | None = None,
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+) -> TuneResult:
+    """Search ``model``'s declared space, maximizing (or minimizing) ``metric`` on validation.
+
+    ``train`` is the user's training data; the test split is never seen here. Iterative
+    models report their validation metric per epoch, so hopeless trials are pruned early.
+    """
+    import optuna
+
+    from nextbuy.evaluation import evaluate
+    from nextbuy.models import registry
+
+    if metric not in METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    model_cls = registry.get(model)
+    space = getattr(model_cls, "search_space", None)
+    if space is None:
+        raise ConfigError(f"model {model!r} declares no search space")
+    if metric in ("rmse", "mae") and not model_cls.predicts_ratings:
+        raise ConfigError(f"{metric} needs a rating model (mf); {model!r} ranks items")
+    if metric in ("rmse", "mae") and not train.explicit:
+        raise ConfigError(f"{metric} needs explicit ratings; pass --value-col rating")
+    fit_part, valid = validation_split(train, metric, seed=seed)
+    k = int(metric.split("@")[1]) if "@" in metric else 10
+    maximize = METRICS[metric]
+    records: list[dict[str, Any]] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {**(base_params or {}), **space(trial)}
+        estimator = model_cls(**params)
+        started = time.perf_counter()
+        estimator.fit(fit_part)
+        value = float(evaluate(estimator, fit_part, valid, k=k).metrics[metric])
+        record = {
+            "trial": trial.number,
+            "value": value,
+            "seconds": round(time.perf_counter() - started, 3),
+            "params": params,
+        }
+        records.append(record)
+        if on_trial is not None:
+            on_trial(record)
+        if not math.isfinite(value):
+            raise optuna.TrialPruned()
+        return value
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize" if maximize else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
+    )
+    study.optimize(objective, n_trials=trials, timeout=timeout, catch=(FloatingPointError,))
+    if not records:
+        raise ConfigError("no trial finished; raise --timeout or --trials")
+    best = study.best_trial
+    return TuneResult(
+        model=model,
+        metric=metric,
+        best_params={**(base_params or {}), **best.params},
+        best_value=float(best.value),
+        trials=records,
+    )
+
+
+def write_config(result: TuneResult, path: Path, base: Config | None = None) -> Path:
+    """Write the best parameters as a YAML config ``nextbuy train --config`` accepts."""
+    cfg = (base or Config()).model_copy(deep=True)
+    cfg.model.name = result.model
+    cfg.model.params = {k: _plain(v) for k, v in result.best_params.items()}
+    data = cfg.model_dump(mode="json")
+    data.pop("models", None)
+    header = (
+        f"# Tuned by `nextbuy tune`: best {result.metric} = {result.best_value:.5f} on a "
+        f"validation slice of the training data ({len(result.trials)} trials).\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False))
+    result.config_path = path
+    return path
+
+
+def plot_trials(result: TuneResult, path: Path) -> Path:
+    """PNG of the metric by trial, with the running best."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numbers = np.array([t["trial"] for t in result.trials])
+    values = np.array([t["value"] for t in result.trials])
+    best = (np.maximum if METRICS[result.metric] else np.minimum).accumulate(values)
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    ax.scatter(numbers, values, s=18, label="trial", color="#4c72b0")
+    ax.step(numbers, best, where="post", label="best so far", color="#dd8452")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(result.metric)
+    ax.set_title(f"nextbuy tune: {result.model}, {result.metric} on validation")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    result.plot_path = path
+    return path
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
