@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,7 +99,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ConfigError(f"--set {pair!r}: expected key=value, e.g. --set factors=64")
         try:
-            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+            parsed = yaml.safe_load(value) if value.strip() else None
+            if isinstance(parsed, str):  # YAML 1.1 reads "1e-3" as a string
+                with contextlib.suppress(ValueError):
+                    parsed = float(parsed)
+            out[key.strip()] = parsed
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {pair!r}: cannot parse value ({exc})") from exc
     return out

@@ -1,4 +1,4 @@
-"""The one model interface (DESIGN section 3): fit, recommend, similar_items, predict, save, load."""
+"""The one model interface (DESIGN section 3): fit, recommend, similar_items, predict, save."""
 
 from __future__ import annotations
 
@@ -125,13 +125,15 @@ class Recommender(ABC):
             cand_mask = np.zeros(n_items, dtype=bool)
             cand = np.asarray(candidates, dtype=np.int64)
             cand_mask[cand[(cand >= 0) & (cand < n_items)]] = True
-        positional = exclude is not None and user_items is not None and exclude.shape[0] == len(
-            users
+        positional = (
+            exclude is not None and user_items is not None and exclude.shape[0] == len(users)
         )
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
             hist = None if user_items is None else user_items[start : start + len(batch)]
-            scores = np.array(self.score(batch, hist), dtype=np.float32, copy=True)
+            scores = np.asarray(self.score(batch, hist), dtype=np.float32)
+            if not (scores.flags.writeable and scores.flags.owndata):
+                scores = scores.copy()  # masking below writes in place
             if cand_mask is not None:
                 scores[:, ~cand_mask] = -np.inf
             if exclude is not None:
@@ -156,7 +158,7 @@ class Recommender(ABC):
     def similar_items(
         self, items: np.ndarray | list[int], k: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` most similar items to each item (itself excluded), by cosine of item vectors."""
+        """The ``k`` most similar items to each item (itself excluded): cosine of item vectors."""
         items = np.asarray(items, dtype=np.int64).ravel()
         vectors = self.item_vectors()
         if vectors is None:
@@ -164,7 +166,11 @@ class Recommender(ABC):
         return cosine_neighbours(vectors, items, k)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Score (or rating, for explicit models) per (user, item) pair; NaN for unknown IDs."""
+        """Score (or rating, for explicit models) per (user, item) pair; NaN for unknown IDs.
+
+        Models with ``predicts_ratings`` return their baseline for unknown IDs instead (e.g.
+        ``mu + b_i`` for a new user), so a rating request always gets a rating.
+        """
         users = np.asarray(users, dtype=np.int64).ravel()
         items = np.asarray(items, dtype=np.int64).ravel()
         out = np.full(len(users), np.nan, dtype=np.float32)
@@ -244,6 +250,25 @@ def _rows(matrix: sp.csr_matrix, users: np.ndarray, n_rows: int) -> sp.csr_matri
         return matrix[users]
     rows = matrix[np.where(known, users, 0)]
     return sp.csr_matrix(sp.diags(known.astype(np.float32)) @ rows)
+
+
+def pad_neighbours(
+    ids: np.ndarray, scores: np.ndarray, k: int, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Widen top-k lists to ``k`` columns (-1 / -inf), blanking rows where ``valid`` is False.
+
+    Entries with non-finite scores become -1 too, so callers may mark "nothing here" by -inf.
+    """
+    out_ids = np.full((len(ids), k), -1, dtype=np.int32)
+    out_scores = np.full((len(ids), k), -np.inf, dtype=np.float32)
+    width = min(ids.shape[1], k)
+    out_ids[:, :width] = ids[:, :width]
+    out_scores[:, :width] = scores[:, :width]
+    if valid is not None:
+        out_ids[~valid] = -1
+        out_scores[~valid] = -np.inf
+    out_ids[~np.isfinite(out_scores)] = -1
+    return out_ids, out_scores
 
 
 def _jsonable(value: Any) -> Any:

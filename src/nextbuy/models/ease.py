@@ -1,0 +1,125 @@
+"""EASE: closed-form shallow autoencoder over items (Steck 2019), scored by history @ B."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from nextbuy.data.interactions import Interactions
+from nextbuy.errors import ConfigError
+from nextbuy.models.base import Recommender, State, pad_neighbours
+from nextbuy.models.popularity import fill_rows, popularity_share
+from nextbuy.models.registry import register
+from nextbuy.models.weighting import weigh_rows
+from nextbuy.retrieval import topk
+
+#: Columns handled at once by the blockwise steps (bounds the temporary arrays).
+_BLOCK = 1024
+
+
+def ease_weights(x: sp.csr_matrix, regularization: float) -> np.ndarray:
+    """``B = I - P / diag(P)`` with ``P = (X^T X + reg I)^-1`` and zero diagonal, float32.
+
+    Peak memory is one float64 and one float32 ``n_items^2`` array: the Gram matrix is built
+    in column blocks, inverted in place by Cholesky (LAPACK potrf/potri on the F-ordered view
+    of the symmetric matrix, so nothing is copied) and symmetrised block by block.
+    """
+    n = x.shape[1]
+    xt = sp.csc_matrix(x).T.tocsr()
+    x_csc = sp.csc_matrix(x)
+    gram = np.empty((n, n), dtype=np.float64)
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        gram[:, start:stop] = (xt @ x_csc[:, start:stop]).toarray()
+    gram[np.diag_indices(n)] += regularization
+    # gram is symmetric, so its transpose is the same matrix in Fortran order: LAPACK then
+    # works in place. potrf/potri read and fill the upper triangle of that view.
+    chol, info = scipy.linalg.lapack.dpotrf(gram.T, lower=False, overwrite_a=True)
+    if info != 0:
+        raise ConfigError("ease: Gram matrix not positive definite (regularization too low?)")
+    inv, info = scipy.linalg.lapack.dpotri(chol, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ConfigError("ease: could not invert the Gram matrix")
+    for start in range(0, n, _BLOCK):  # copy the upper triangle onto the lower one
+        stop = min(start + _BLOCK, n)
+        inv[start:stop, :start] = inv[:start, start:stop].T
+        block = inv[start:stop, start:stop]
+        block[...] = np.triu(block) + np.triu(block, 1).T
+    diag = np.diag(inv).copy()
+    inv /= -diag[None, :]
+    inv[np.diag_indices(n)] = 0.0
+    return inv.astype(np.float32)
+
+
+@register
+class EASE(Recommender):
+    """Item-item weights ``B = I - P / diag(P)``, ``P = (X^T X + reg I)^-1``, diag(B) = 0.
+
+    Scores are ``history @ B`` so any history, including a new user's, is scored without
+    refitting; users with an empty history get item popularity. Memory is two dense
+    ``n_items^2`` matrices while fitting, hence the ``max_items`` guard.
+    """
+
+    name = "ease"
+    defaults: dict[str, Any] = {
+        "regularization": 500.0,  # lambda added to the Gram diagonal (larger = smoother)
+        "weighting": "binary",  # input values: "binary", or 1 + alpha * "linear"/"log" value
+        "alpha": 1.0,  # slope of the linear/log weighting (unused for binary)
+        "max_items": 30_000,  # refuse larger catalogues: fitting needs ~12 * n_items^2 bytes
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.weights_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+
+    def fit(
+        self,
+        train: Interactions,
+        valid: Interactions | None = None,
+        show_progress: bool = False,
+    ) -> EASE:
+        """Invert the regularised Gram matrix once (Cholesky) and normalise its columns."""
+        p = self.params
+        n_items = train.n_items
+        if n_items > int(p["max_items"]):
+            gib = 12 * n_items**2 / 2**30
+            raise ConfigError(
+                f"ease: {n_items} items needs about {gib:.0f} GiB to fit (dense item x item "
+                f"matrices); max_items is {p['max_items']}. Use itemknn or als for large "
+                "catalogues, or raise max_items if the machine has the memory."
+            )
+        x = weigh_rows(train.csr, p["weighting"], float(p["alpha"]))
+        self.weights_ = ease_weights(x, float(p["regularization"]))
+        self.popularity_ = popularity_share(train.csr)
+        self._remember(train)
+        return self
+
+    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
+        """``history @ B`` (training rows, or the given rows); popularity for empty histories."""
+        users = np.asarray(users, dtype=np.int64).ravel()
+        hist = self._history(users, user_items)
+        hist = weigh_rows(hist, self.params["weighting"], float(self.params["alpha"]))
+        scores = np.asarray(hist @ np.asarray(self.weights_), dtype=np.float32)
+        return fill_rows(scores, np.diff(hist.indptr) == 0, self.popularity_)
+
+    def similar_items(
+        self, items: np.ndarray | list[int], k: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Items with the largest weights in column ``i`` of B: those that best predict ``i``."""
+        items = np.asarray(items, dtype=np.int64).ravel()
+        valid = (items >= 0) & (items < self.n_items_)
+        safe = np.where(valid, items, 0)
+        sims = np.array(np.asarray(self.weights_)[:, safe].T, dtype=np.float32)
+        sims[np.arange(len(items)), safe] = -np.inf
+        return pad_neighbours(*topk(sims, min(k, self.n_items_ - 1)), k, valid)
+
+    def state(self) -> State:
+        return {"weights": self.weights_, "popularity": self.popularity_}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.weights_ = state["weights"]
+        self.popularity_ = state["popularity"]

@@ -1,0 +1,106 @@
+"""ALS: the contract, plus agreement with implicit's own fit, recommend and fold-in."""
+
+from __future__ import annotations
+
+import implicit.cpu.als
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from contract import RecommenderContract, block_interactions
+
+from nextbuy.data.interactions import Interactions
+from nextbuy.errors import ConfigError
+from nextbuy.models import registry
+from nextbuy.models.base import Recommender
+
+PARAMS = {"factors": 4, "regularization": 0.1, "alpha": 2.0, "iterations": 10, "num_threads": 1}
+
+
+class TestALS(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return registry.create("als", **PARAMS)
+
+
+@pytest.fixture(scope="module")
+def data() -> Interactions:
+    rng = np.random.default_rng(3)
+    x = sp.random(60, 40, density=0.15, random_state=rng, format="csr", dtype=np.float32)
+    x.data = np.ceil(x.data * 4).astype(np.float32)  # counts 1..4
+    return Interactions.from_csr(x)
+
+
+def implicit_twin(model: Recommender) -> implicit.cpu.als.AlternatingLeastSquares:
+    twin = implicit.cpu.als.AlternatingLeastSquares(
+        factors=model.params["factors"],
+        regularization=model.params["regularization"],
+        alpha=1.0,
+        num_threads=1,
+    )
+    twin.user_factors = np.array(model.user_factors_)
+    twin.item_factors = np.array(model.item_factors_)
+    return twin
+
+
+@pytest.mark.parametrize("weighting", ["linear", "log"])
+def test_factors_equal_implicit_on_confidence(data: Interactions, weighting: str) -> None:
+    """alpha is applied once, by us: implicit sees c = 1 + alpha * f(value) with its alpha = 1."""
+    model = registry.create("als", **PARAMS, weighting=weighting, random_state=7).fit(data)
+    confidence = data.weighted_csr(PARAMS["alpha"], weighting)
+    ref = implicit.cpu.als.AlternatingLeastSquares(
+        factors=4, regularization=0.1, alpha=1.0, iterations=10, num_threads=1, random_state=7
+    )
+    ref.fit(confidence, show_progress=False)
+    np.testing.assert_allclose(model.user_factors_, ref.user_factors, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.item_factors_, ref.item_factors, rtol=1e-5, atol=1e-6)
+
+
+def test_recommend_matches_implicit(data: Interactions) -> None:
+    model = registry.create("als", **PARAMS).fit(data)
+    users = np.arange(data.n_users)
+    ids, scores = model.recommend(users, k=5, exclude=data.csr)
+    ref_ids, ref_scores = implicit_twin(model).recommend(users, data.csr, N=5)
+    np.testing.assert_allclose(scores, ref_scores, rtol=1e-5, atol=1e-6)
+    assert (ids == ref_ids).mean() > 0.98  # exact ties may order differently
+
+
+def test_recalculate_user_matches_implicit_and_training(data: Interactions) -> None:
+    model = registry.create("als", **{**PARAMS, "iterations": 30}).fit(data)
+    users = np.arange(10)
+    rows = data.csr[users]
+    ours = model.recalculate_user(rows)
+    conf = data.weighted_csr(PARAMS["alpha"], "linear")[users]
+    theirs = implicit_twin(model).recalculate_user(users, conf)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    # at convergence the fold-in of a known user reproduces its trained factor
+    trained = model.user_factors_[users]
+    cos = (ours * trained).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(trained, axis=1)
+    assert cos.min() > 0.99, cos
+
+
+def test_score_folds_in_given_rows(data: Interactions) -> None:
+    model = registry.create("als", **{**PARAMS, "iterations": 30}).fit(data)
+    rows = data.csr[[4, 9]]
+    folded = model.score(np.array([-1, -1]), rows)
+    expected = model.recalculate_user(rows) @ model.item_factors_.T
+    np.testing.assert_allclose(folded, expected, rtol=1e-5, atol=1e-6)
+    ranks_new = np.argsort(-folded[0])[:5]
+    ranks_old = np.argsort(-model.score(np.array([4]))[0])[:5]
+    assert len(set(ranks_new) & set(ranks_old)) >= 4
+
+
+def test_unknown_users_get_popularity(data: Interactions) -> None:
+    model = registry.create("als", **PARAMS).fit(data)
+    ids, _ = model.recommend([-1], k=5)
+    counts = np.bincount(data.items, minlength=data.n_items)
+    assert set(ids[0]) <= set(np.argsort(-counts, kind="stable")[:8])
+    np.testing.assert_allclose(model.score([-1])[0], counts / data.n_users, rtol=1e-6)
+
+
+def test_training_loss_and_bad_options() -> None:
+    train = block_interactions()
+    model = registry.create("als", **PARAMS, calculate_training_loss=True).fit(train)
+    assert len(model.history_["train_loss"]) == PARAMS["iterations"]
+    with pytest.raises(ConfigError, match="weighting"):
+        registry.create("als", weighting="binary").fit(train)
+    with pytest.raises(ConfigError, match="device"):
+        registry.create("als", device="tpu").fit(train)
