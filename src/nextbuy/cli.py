@@ -23,7 +23,7 @@ app = typer.Typer(
 data_app = typer.Typer(help="Generate, describe and fetch datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-console = Console()
+console = Console(width=max(Console().width, 120))
 err_console = Console(stderr=True)
 
 # ---------------------------------------------------------------- shared options
@@ -231,7 +231,11 @@ def train(
         show_progress=not quiet,
     )
     if result.evaluations:
-        console.print(results_table(result.evaluations, title="held-out evaluation"))
+        from nextbuy.demo import COMPACT_METRICS
+
+        console.print(
+            results_table(result.evaluations, title="held-out evaluation", metrics=COMPACT_METRICS)
+        )
     console.print(
         f"trained {result.model.name} on {result.n_train:,} interactions "
         f"({result.fit_seconds:.2f} s); saved [bold]{result.version_dir}[/bold]"

@@ -11,6 +11,9 @@ from rich.table import Table
 
 from nextbuy.config import load_config
 
+#: Metrics the demo and `nextbuy train` print (all of them are in the manifest and --json).
+COMPACT_METRICS = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage", "rmse", "mae"]
+
 
 def run_demo(
     data_dir: Path, models_dir: Path, seed: int = 42, show_progress: bool = True
@@ -25,7 +28,7 @@ def run_demo(
     from nextbuy.evaluation.report import results_table
     from nextbuy.training import train_model
 
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     started = time.perf_counter()
     shop = generate_shop(seed=seed)
     paths = write_shop(shop, data_dir)
@@ -57,10 +60,14 @@ def run_demo(
         config=config,
         show_progress=show_progress,
     )
+    for key, data in (("als", "events"), ("mf", "ratings")):
+        for evaluation in results[key].evaluations:
+            evaluation.model = f"{evaluation.model} ({data})"
     console.print(
         results_table(
             results["als"].evaluations + results["mf"].evaluations,
-            title="held-out evaluation (popularity = baseline on the same split)",
+            title="held-out evaluation at K=10 (popularity = baseline on the same split)",
+            metrics=COMPACT_METRICS,
         )
     )
 

@@ -37,14 +37,14 @@ def test_columns_are_ordered_and_labelled() -> None:
         "rmse",
         "mae",
     ]
-    assert metric_label("hit_rate@5") == "HitRate@5" and metric_label("custom") == "custom"
+    assert metric_label("hit_rate@5") == "HR@5" and metric_label("custom") == "custom"
 
 
 def test_markdown_table() -> None:
     md = results_markdown(_results())
     lines = md.splitlines()
     assert lines[0] == (
-        "| model | Precision@10 | NDCG@10 | Coverage@10 | RMSE | MAE | fit s | recommend s |"
+        "| model | P@10 | NDCG@10 | Cov@10 | RMSE | MAE | fit s | rec s |"
     )
     assert lines[1] == "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     assert lines[2] == "| als | 0.3000 | 0.4123 | 0.2500 | - | - | 1.23 | 0.50 |"

@@ -11,13 +11,13 @@ from nextbuy.evaluation.metrics import RANKING_METRICS, RATING_METRICS
 
 #: Display labels for metric names (keys stay lower-case, e.g. ``"ndcg@10"``).
 LABELS = {
-    "precision": "Precision",
-    "recall": "Recall",
+    "precision": "P",
+    "recall": "R",
     "ndcg": "NDCG",
     "map": "MAP",
     "mrr": "MRR",
-    "hit_rate": "HitRate",
-    "coverage": "Coverage",
+    "hit_rate": "HR",
+    "coverage": "Cov",
     "rmse": "RMSE",
     "mae": "MAE",
 }
@@ -47,9 +47,11 @@ def _number(value: float | None, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def _rows(results: list[EvaluationResult]) -> tuple[list[str], list[list[str]]]:
-    columns = metric_columns(results)
-    header = ["model", *(metric_label(c) for c in columns), "fit s", "recommend s"]
+def _rows(
+    results: list[EvaluationResult], metrics: list[str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    columns = [c for c in metric_columns(results) if metrics is None or c.split("@")[0] in metrics]
+    header = ["model", *(metric_label(c) for c in columns), "fit s", "rec s"]
     rows = [
         [
             r.model,
@@ -62,12 +64,19 @@ def _rows(results: list[EvaluationResult]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def results_table(results: list[EvaluationResult], title: str = "Evaluation") -> Table:
-    """A rich table: one row per result, metrics to 4 decimals, times in seconds."""
-    header, rows = _rows(results)
+def results_table(
+    results: list[EvaluationResult], title: str = "Evaluation", metrics: list[str] | None = None
+) -> Table:
+    """A rich table: one row per result, metrics to 4 decimals, times in seconds.
+
+    ``metrics`` keeps only those metric names (e.g. ``["ndcg", "recall", "rmse"]``).
+    """
+    header, rows = _rows(results, metrics)
     table = Table(title=title)
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        table.add_column(
+            name, justify="left" if i == 0 else "right", no_wrap=True, min_width=len(name)
+        )
     for row in rows:
         table.add_row(*row)
     return table
