@@ -57,6 +57,7 @@ def test_recommend_json_has_names_and_excludes_seen(als_dir: Path, shop_dir: Pat
     from nextbuy.artifacts import load_artifact
 
     art = load_artifact(als_dir)
+    assert art.attributes is not None and art.attributes.n_items == len(art.item_map)
     seen = set(art.item_map.to_ids(art.seen[art.user_map.index_of(user)].indices))
     assert not seen & {r["item_id"] for r in recs}
 

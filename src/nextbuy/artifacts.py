@@ -20,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 import nextbuy
+from nextbuy.coldstart import AttributeRidge
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, NextBuyError
@@ -49,6 +50,8 @@ class ModelArtifact:
     item_map: IdMap
     #: One row per item in index order: ``item_id`` plus the catalog columns saved with it.
     catalog: pd.DataFrame
+    #: Ridge from item attributes to the item space, for items added after training.
+    attributes: AttributeRidge | None = None
 
     @property
     def version(self) -> str:
@@ -215,6 +218,7 @@ def save_artifact(
     metrics: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
+    attributes: AttributeRidge | None = None,
 ) -> Path:
     """Write ``model`` as a new version of ``models_dir/name`` and point LATEST at it.
 
@@ -222,7 +226,8 @@ def save_artifact(
     is aligned to the item index and stored in items.parquet; ``data`` (e.g. ``source``) is
     kept in the manifest. Everything is written to a hidden temporary folder, fsynced and
     renamed into place, then LATEST is replaced atomically: a failed save leaves no version
-    folder and LATEST unchanged. Returns the version folder.
+    folder and LATEST unchanged. ``attributes`` (new-item model) is stored beside the model.
+    Returns the version folder.
     """
     _check_name(name)
     if (model.n_users_, model.n_items_) != train.shape:
@@ -239,6 +244,8 @@ def save_artifact(
         model.save(tmp)
         train.user_map.save(tmp / USERS_FILE, column="user_id")
         _items_frame(train.item_map, catalog).to_parquet(tmp / ITEMS_FILE, index=False)
+        if attributes is not None:
+            attributes.save(tmp)
         files = _file_hashes(tmp)
         content = "".join(f"{path}\x00{sha}\n" for path, sha in files.items())
         version = _free_version(base, f"{now:%Y%m%dT%H%M%SZ}-{_sha256_text(content)[:8]}")
@@ -264,6 +271,7 @@ def save_artifact(
             "created_at": now.isoformat(),
             "packages": _package_versions(),
             "history": model.history_,
+            "attributes": attributes is not None,
             "files": files,
         }
         text = json.dumps(_strict_json(manifest), indent=2, default=_json_default)
@@ -419,6 +427,7 @@ def load_artifact(path: str | Path, mmap: bool = True, verify: bool = True) -> M
         model = model_cls.load(version_dir, mmap=mmap)
         user_map = IdMap.load(version_dir / USERS_FILE, column="user_id")
         item_map, catalog = _read_items(version_dir / ITEMS_FILE)
+        attributes = AttributeRidge.load(version_dir) if manifest.get("attributes") else None
     except ArtifactError:
         raise
     except (NextBuyError, OSError, ValueError, KeyError) as exc:
@@ -435,4 +444,5 @@ def load_artifact(path: str | Path, mmap: bool = True, verify: bool = True) -> M
         user_map=user_map,
         item_map=item_map,
         catalog=catalog,
+        attributes=attributes,
     )

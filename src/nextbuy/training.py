@@ -100,6 +100,8 @@ def train_model(
     the one fitted on the training part, so its stored metrics describe exactly what is served.
     """
     from nextbuy.artifacts import save_artifact
+    from nextbuy.coldstart import AttributeRidge, has_attributes
+    from nextbuy.data.catalog import align_catalog
     from nextbuy.evaluation import evaluate
     from nextbuy.models import registry
 
@@ -155,6 +157,10 @@ def train_model(
             evaluations.append(base_result)
 
     report("saving", 0.95)
+    attributes = None
+    if has_attributes(catalog):
+        # fitted on the trained items' attributes, so items added later can be scored
+        attributes = AttributeRidge.fit(align_catalog(catalog, train_inter.item_map))
     version_dir = save_artifact(
         estimator,
         train_inter,
@@ -164,6 +170,7 @@ def train_model(
         metrics={**metrics, "fit_seconds": fit_seconds},
         config=cfg.model_dump(mode="json"),
         data={"source": str(source), "test": None if test is None else str(test)},
+        attributes=attributes,
     )
     report("done", 1.0)
     return TrainResult(
