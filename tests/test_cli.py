@@ -225,3 +225,57 @@ def test_string_ids_with_column_mapping(tmp_path: Path) -> None:
 
     art = load_artifact(tmp_path / "m" / "popularity")
     assert sorted(art.user_map.ids) == ["007", "7", "A"]
+
+
+def test_train_from_event_store_merged_with_file(shop_dir: Path, tmp_path: Path) -> None:
+    from nextbuy.artifacts import load_artifact
+    from nextbuy.store import EventStore
+
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    store = EventStore(url)
+    store.add_events(
+        [
+            {
+                "event_id": f"e{i}",
+                "user_id": "brand-new",
+                "item_id": item,
+                "event": "purchase",
+                "value": 1.0,
+                "timestamp": 1_700_000_000 + i,
+            }
+            for i, item in enumerate(["p00001", "p00002", "p-new-item"])
+        ]
+    )
+    store.close()
+    run_cli(
+        "train",
+        "--data",
+        str(shop_dir / "interactions.csv"),
+        "--database-url",
+        url,
+        "--model",
+        "ease",
+        "--split",
+        "none",
+        "--out",
+        str(tmp_path / "m"),
+        "--quiet",
+    )
+    art = load_artifact(tmp_path / "m" / "ease")
+    assert "brand-new" in art.user_map and "p-new-item" in art.item_map
+    row = art.seen[art.user_map.index_of("brand-new")]
+    assert row.nnz == 3 and float(row.data.max()) == 5.0  # purchase weight 5 x value 1
+
+    run_cli(
+        "train",
+        "--database-url",
+        url,
+        "--model",
+        "popularity",
+        "--split",
+        "none",
+        "--out",
+        str(tmp_path / "m"),
+        "--quiet",
+    )
+    assert len(load_artifact(tmp_path / "m" / "popularity").item_map) == 3

@@ -175,10 +175,14 @@ def data_fetch(
 # ---------------------------------------------------------------- train / evaluate
 @app.command()
 def train(
-    data: Annotated[
-        Path, typer.Option(help="Interaction file (csv, tsv, parquet, jsonl) or folder.")
-    ],
     out: Annotated[Path, typer.Option(help="Models folder; the model goes to OUT/NAME/VERSION.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Interaction file (csv, tsv, parquet, jsonl) or folder.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Also train on the events stored here (sqlite:///f.db, postgresql://)."),
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model: als, bpr, ease, itemknn, mf, popularity.")
     ] = None,
@@ -229,6 +233,7 @@ def train(
         test=test,
         config=cfg,
         show_progress=not quiet,
+        database_url=database_url,
     )
     if result.evaluations:
         from nextbuy.demo import COMPACT_METRICS

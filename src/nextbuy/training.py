@@ -66,6 +66,34 @@ def load_dataset(
     return frame, dataset.explicit, catalog, dataset.source
 
 
+def load_store_frame(
+    database_url: str, explicit: bool, event_weights: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Stored events as a canonical frame: ratings for explicit models, else weighted events.
+
+    Implicit value = stored value x the event type's weight (view 1, cart 3, purchase 5 by
+    default), so a purchase of two units counts 10; ``rating`` events feed explicit models only.
+    """
+    from nextbuy.data.sources import event_values
+    from nextbuy.store import EventStore
+
+    store = EventStore(database_url)
+    try:
+        events = store.events_frame()
+    finally:
+        store.close()
+    is_rating = events["event"].eq("rating")
+    events = events[is_rating] if explicit else events[~is_rating]
+    if events.empty:
+        kind = "rating events" if explicit else "interaction events"
+        raise DataError(f"{store._safe_url()}: the event store holds no {kind} to train on")
+    frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
+    if not explicit:
+        weights = event_values(frame["event"], "event store", "event", event_weights)
+        frame["value"] = frame["value"].to_numpy() * weights
+    return frame
+
+
 def split_frame(
     frame: pd.DataFrame, explicit: bool, config: Config, source: str
 ) -> tuple[Interactions, Interactions | None]:
@@ -80,7 +108,7 @@ def split_frame(
 
 
 def train_model(
-    data: Path | str,
+    data: Path | str | None,
     model: str | None = None,
     params: dict[str, Any] | None = None,
     out: Path | str = "models",
@@ -92,12 +120,14 @@ def train_model(
     config: Config | None = None,
     progress_callback: ProgressCallback | None = None,
     show_progress: bool = False,
+    database_url: str | None = None,
 ) -> TrainResult:
     """Train one model end to end and save it as a new version of ``out/name``.
 
     Explicit arguments override ``config``. With ``test`` the held-out set is read from that
     file (bring-your-own split); otherwise ``split`` carves one from ``data``. The saved model is
     the one fitted on the training part, so its stored metrics describe exactly what is served.
+    With ``database_url`` the stored events are used too (alone, or appended to ``data``).
     """
     from nextbuy.artifacts import save_artifact
     from nextbuy.coldstart import AttributeRidge, has_attributes
@@ -117,7 +147,24 @@ def train_model(
     report = progress_callback or (lambda stage, frac: None)
 
     report("reading data", 0.0)
-    frame, explicit, catalog, source = load_dataset(data, cfg, items)
+    from nextbuy.models import registry as _registry
+
+    if data is None and database_url is None:
+        raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
+    if data is not None:
+        frame, explicit, catalog, source = load_dataset(data, cfg, items)
+    else:
+        explicit = _registry.get(cfg.model.name).predicts_ratings
+        frame, source = pd.DataFrame(), "event store"
+        catalog = None
+        if items is not None:
+            from nextbuy.data.catalog import read_catalog
+
+            catalog = read_catalog(items)
+    if database_url is not None:
+        stored = load_store_frame(database_url, explicit, cfg.data.event_weights)
+        frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
+        source = f"{source} + event store" if data is not None else source
     if test is not None:
         train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
         test_frame, _, _, test_source = load_dataset(test, cfg)
