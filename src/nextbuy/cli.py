@@ -93,7 +93,7 @@ def data_generate(
     out: Annotated[Path, typer.Option(help="Folder to write interactions/ratings/items CSVs.")],
     users: Annotated[int, typer.Option(min=1, help="Number of users.")] = 2000,
     items: Annotated[int, typer.Option(min=1, help="Number of items.")] = 500,
-    interactions: Annotated[int, typer.Option(min=1, help="Number of interactions.")] = 60000,
+    interactions: Annotated[int, typer.Option(min=1, help="Number of interactions.")] = 100000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop).")] = 42,
 ) -> None:
     """Generate the synthetic shop: interactions.csv, ratings.csv and items.csv."""

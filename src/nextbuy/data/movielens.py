@@ -1,0 +1,221 @@
+"""Local readers for the MovieLens layouts: 100K (u.data), 1M/10M (ratings.dat), CSV releases."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pv
+
+from nextbuy.data.catalog import normalize_catalog
+from nextbuy.data.sources import ColumnMap, Dataset, canonical_frame, read_table
+from nextbuy.errors import DataError
+
+#: Genre names of MovieLens 100K, in u.item flag order (used when u.genre is absent).
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+
+_RATINGS = ColumnMap(user="user_id", item="item_id", value="rating", time="timestamp")
+
+
+def read_movielens(path: str | Path) -> Dataset:
+    """Read a MovieLens release folder (or its ratings file) into an explicit Dataset.
+
+    Layouts: 100K (``u.data`` tab-separated, ``u.item`` latin-1 with genre flags), 1M/10M
+    (``ratings.dat``/``movies.dat``, ``::``-separated) and the CSV releases (``ratings.csv``
+    with userId,movieId,rating,timestamp and ``movies.csv``). The catalog has name = title,
+    category = first genre, all genres ``|``-joined in ``genres``, and ``year``.
+    """
+    ratings, layout = _locate(Path(path))
+    if layout == "100k":
+        return _read_100k(ratings)
+    if layout == "1m":
+        return _read_dat(ratings)
+    return _read_csv_release(ratings)
+
+
+def _locate(path: Path) -> tuple[Path, str]:
+    """The ratings file and its layout (100k, 1m, csv) for a folder or a file."""
+    if path.is_dir():
+        folders = [path, *sorted(p for p in path.iterdir() if p.is_dir())]
+        for folder in folders:  # the folder itself, or an extracted zip's one sub-folder
+            for name, layout in (("u.data", "100k"), ("ratings.dat", "1m"), ("ratings.csv", "csv")):
+                if (folder / name).is_file():
+                    return folder / name, layout
+        raise DataError(f"{path}: no MovieLens ratings file (u.data, ratings.dat or ratings.csv)")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file or folder")
+    if path.name == "u.data":
+        return path, "100k"
+    if path.suffix == ".dat":
+        return path, "1m"
+    return path, "csv"
+
+
+def _read_100k(ratings: Path) -> Dataset:
+    """``u.data``: user, item, rating, timestamp, tab-separated, no header."""
+    names = ["user_id", "item_id", "rating", "timestamp"]
+    raw = _read_headerless(ratings, "\t", names, ("user_id", "item_id"), any_whitespace=True)
+    frame, _ = canonical_frame(raw, _RATINGS, str(ratings))
+    items = ratings.parent / "u.item"
+    catalog = _catalog_100k(items) if items.is_file() else None
+    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+
+
+def _read_dat(ratings: Path) -> Dataset:
+    """``ratings.dat``: ``UserID::MovieID::Rating::Timestamp`` (1M and 10M releases)."""
+    # '::' is two one-character separators with an empty field between: read with ':'
+    names = ["user_id", "_a", "item_id", "_b", "rating", "_c", "timestamp"]
+    raw = _read_headerless(ratings, ":", names, ("user_id", "item_id"))
+    frame, _ = canonical_frame(
+        raw[["user_id", "item_id", "rating", "timestamp"]], _RATINGS, str(ratings)
+    )
+    movies = ratings.parent / "movies.dat"
+    catalog = _catalog_dat(movies) if movies.is_file() else None
+    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+
+
+def _read_csv_release(ratings: Path) -> Dataset:
+    """``ratings.csv`` (userId,movieId,rating,timestamp) and ``movies.csv`` of the CSV releases."""
+    cols = ColumnMap(user="userId", item="movieId", value="rating", time="timestamp")
+    raw = read_table(ratings, "csv", string_columns=("userId", "movieId"))
+    frame, _ = canonical_frame(raw, cols, str(ratings))
+    movies = ratings.parent / "movies.csv"
+    catalog = _catalog_csv(movies) if movies.is_file() else None
+    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+
+
+def _read_headerless(
+    path: Path,
+    sep: str,
+    names: list[str],
+    id_columns: tuple[str, ...],
+    any_whitespace: bool = False,
+) -> pd.DataFrame:
+    """A header-less separated file through pyarrow, ID columns kept as text.
+
+    With ``any_whitespace`` every run of spaces and tabs separates fields: copies of
+    ``u.data`` edited by hand sometimes hold lines with spaces instead of tabs.
+    """
+    source: Path | pa.BufferReader = path
+    if any_whitespace:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc})") from None
+        if b" " in data:
+            source = pa.BufferReader(re.sub(rb"[ \t]+", sep.encode(), data))
+    try:
+        table = pv.read_csv(
+            source,
+            read_options=pv.ReadOptions(column_names=names),
+            parse_options=pv.ParseOptions(delimiter=sep, quote_char=False),
+            convert_options=pv.ConvertOptions(
+                column_types={c: pa.string() for c in id_columns}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        msg = str(exc).splitlines()[0]
+        if "Empty CSV file" in msg:
+            raise DataError(f"{path}: the file is empty (expected one rating per line)") from None
+        raise DataError(f"{path}: not a MovieLens ratings file ({msg})") from None
+    if table.num_rows == 0:
+        raise DataError(f"{path}: the file is empty (expected one rating per line)")
+    return table.to_pandas()
+
+
+def _catalog_100k(items: Path) -> pd.DataFrame:
+    """``u.item``: id|title|release date|video date|IMDb URL|19 genre flags (latin-1)."""
+    genre_file = items.parent / "u.genre"
+    genres = list(ML100K_GENRES)
+    if genre_file.is_file():
+        listed = pd.read_csv(
+            genre_file, sep="|", header=None, encoding="latin-1", dtype=str,
+            keep_default_na=False, quoting=csv.QUOTE_NONE,
+        )  # fmt: skip
+        listed = listed[listed[0] != ""]
+        if len(listed):
+            genres = listed[0].tolist()
+    raw = pd.read_csv(
+        items, sep="|", header=None, encoding="latin-1", dtype=str, keep_default_na=False,
+        quoting=csv.QUOTE_NONE,
+    )  # fmt: skip
+    if raw.shape[1] < 5 + len(genres):
+        raise DataError(
+            f"{items}: expected {5 + len(genres)} '|'-separated fields per line "
+            f"(id, title, dates, URL, {len(genres)} genre flags), found {raw.shape[1]}"
+        )
+    flags = raw.iloc[:, 5 : 5 + len(genres)].to_numpy() == "1"
+    year = _year_from_title(raw[1]).fillna(
+        pd.to_numeric(raw[2].str[-4:], errors="coerce").astype("Int64")
+    )
+    frame = pd.DataFrame({"item_id": raw[0], "name": raw[1]})
+    return _with_genres(frame, flags, np.asarray(genres, dtype=object), year, str(items))
+
+
+def _catalog_dat(movies: Path) -> pd.DataFrame:
+    """``movies.dat``: ``MovieID::Title::Genres`` (latin-1 in 1M; titles may hold ':')."""
+    data = movies.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    lines = pd.Series(text.splitlines(), dtype="str")
+    lines = lines[lines.str.strip() != ""]
+    parts = lines.str.split("::", n=2, expand=True)
+    if parts.shape[1] < 3:
+        raise DataError(f"{movies}: expected 'MovieID::Title::Genres' on every line")
+    return _catalog_from_genre_strings(parts[0], parts[1], parts[2].fillna(""), str(movies))
+
+
+def _catalog_csv(movies: Path) -> pd.DataFrame:
+    """``movies.csv``: movieId,title,genres (UTF-8, quoted titles)."""
+    raw = read_table(movies, "csv", string_columns=("movieId", "title", "genres"))
+    for col in ("movieId", "title", "genres"):
+        if col not in raw.columns:
+            raise DataError(f"{movies}: missing column {col!r} (found: {', '.join(raw.columns)})")
+    return _catalog_from_genre_strings(raw["movieId"], raw["title"], raw["genres"], str(movies))
+
+
+def _catalog_from_genre_strings(
+    ids: pd.Series, titles: pd.Series, genres: pd.Series, source: str
+) -> pd.DataFrame:
+    genres = genres.astype("str").fillna("").replace("(no genres listed)", "")
+    first = genres.str.split("|", n=1).str[0].fillna("")
+    frame = pd.DataFrame(
+        {
+            "item_id": ids.astype("str").to_numpy(),
+            "name": titles.astype("str").str.strip().to_numpy(),
+            "category": first.to_numpy(),
+            "genres": genres.to_numpy(),
+            "year": _year_from_title(titles).array,
+        }
+    )
+    return normalize_catalog(frame, source)
+
+
+def _with_genres(
+    frame: pd.DataFrame, flags: np.ndarray, names: np.ndarray, year: pd.Series, source: str
+) -> pd.DataFrame:
+    """Add category (first flagged genre) and genres (all flagged, '|'-joined)."""
+    joined = np.full(len(frame), "", dtype=object)
+    for g, name in enumerate(names):  # loop over the 19 genres, not over movies
+        joined = np.where(flags[:, g], joined + (name + "|"), joined)
+    has = flags.any(axis=1)
+    frame["category"] = np.where(has, names[flags.argmax(axis=1)], "")
+    frame["genres"] = pd.Series(joined, dtype="str").str.rstrip("|").to_numpy()
+    frame["year"] = year.array
+    return normalize_catalog(frame, source)
+
+
+def _year_from_title(titles: pd.Series) -> pd.Series:
+    """Release year from a title ending in ``(1995)``; NA when there is none."""
+    found = titles.astype("str").str.extract(r"\((\d{4})\)\s*$", expand=False)
+    return pd.to_numeric(found, errors="coerce").astype("Int64")
