@@ -68,3 +68,25 @@ def test_subset_and_with_maps() -> None:
 def test_missing_columns_are_named() -> None:
     with pytest.raises(DataError, match="missing column"):
         Interactions.from_frame(pd.DataFrame({"user_id": ["a"]}), source="x.csv")
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_aggregation_matches_pandas_reference(explicit: bool) -> None:
+    rng = np.random.default_rng(1)
+    n = 5000
+    df = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 50, n).astype(str),
+            "item_id": np.char.add("i", rng.integers(0, 40, n).astype(str)),
+            "value": rng.integers(1, 6, n).astype(float),
+            "timestamp": rng.permutation(n).astype(np.int64),
+        }
+    )
+    inter = Interactions.from_frame(df, explicit=explicit)
+    if explicit:
+        ref = df.sort_values("timestamp").groupby(["user_id", "item_id"])["value"].last()
+    else:
+        ref = df.groupby(["user_id", "item_id"])["value"].sum()
+    got = inter.to_frame().set_index(["user_id", "item_id"])["value"].sort_index()
+    assert len(got) == len(ref)
+    np.testing.assert_allclose(got.to_numpy(), ref.sort_index().to_numpy())

@@ -54,35 +54,43 @@ class Interactions:
         missing = [c for c in ("user_id", "item_id", "value") if c not in frame.columns]
         if missing:
             raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
-        df = frame.loc[:, [c for c in CANONICAL_COLUMNS if c in frame.columns]].copy()
-        df["user_id"] = df["user_id"].astype(str)
-        df["item_id"] = df["item_id"].astype(str)
-        if "timestamp" not in df.columns:
-            df["timestamp"] = np.int64(0)
-        df = _aggregate(df, explicit)
-
-        umap = user_map if user_map is not None else IdMap.from_values(df["user_id"])
-        imap = item_map if item_map is not None else IdMap.from_values(df["item_id"])
-        u = umap.index(df["user_id"])
-        i = imap.index(df["item_id"])
-        bad = (u < 0) | (i < 0)
+        n_rows = len(frame)
+        # factorize each ID column once; everything after works on integer codes
+        u_codes, umap = _encode(frame["user_id"], user_map)
+        i_codes, imap = _encode(frame["item_id"], item_map)
+        values = frame["value"].to_numpy(dtype=np.float64)
+        stamps = (
+            frame["timestamp"].to_numpy(dtype=np.int64)
+            if "timestamp" in frame.columns
+            else np.zeros(n_rows, dtype=np.int64)
+        )
+        events = frame["event"].to_numpy(dtype=object) if "event" in frame.columns else None
+        bad = (u_codes < 0) | (i_codes < 0)
         if bad.any():
             if unknown == "raise":
                 row = int(np.flatnonzero(bad)[0])
                 raise DataError(
                     f"{source}: unknown user or item ID at row {row} "
-                    f"(user {df['user_id'].iat[row]!r}, item {df['item_id'].iat[row]!r})"
+                    f"(user {frame['user_id'].iat[row]!r}, item {frame['item_id'].iat[row]!r})"
                 )
             keep = ~bad
-            df, u, i = df.loc[keep], u[keep], i[keep]
-        events = df["event"].to_numpy(dtype=object) if "event" in df.columns else None
+            u_codes, i_codes, values, stamps = (
+                u_codes[keep],
+                i_codes[keep],
+                values[keep],
+                stamps[keep],
+            )
+            events = None if events is None else events[keep]
+        u_codes, i_codes, values, stamps, events = _aggregate(
+            u_codes, i_codes, values, stamps, events, len(imap), explicit
+        )
         return cls(
             user_map=umap,
             item_map=imap,
-            users=u.astype(np.int32),
-            items=i.astype(np.int32),
-            values=df["value"].to_numpy(dtype=np.float32),
-            timestamps=df["timestamp"].to_numpy(dtype=np.int64),
+            users=u_codes.astype(np.int32),
+            items=i_codes.astype(np.int32),
+            values=values.astype(np.float32),
+            timestamps=stamps,
             explicit=explicit,
             events=events,
         )
@@ -205,14 +213,75 @@ class Interactions:
         return (float(self.values.min()), float(self.values.max()))
 
 
-def _aggregate(df: pd.DataFrame, explicit: bool) -> pd.DataFrame:
-    """One row per (user, item): latest rating for explicit data, summed values for implicit."""
-    if not df.duplicated(["user_id", "item_id"]).any():
-        return df.reset_index(drop=True)
+def _encode(ids: pd.Series, id_map: IdMap | None) -> tuple[np.ndarray, IdMap]:
+    """Dense codes of an ID column (-1 where unknown to a given map) and the map used.
+
+    Hashes the strings once (``pd.factorize``); a new map is built from the sorted uniques,
+    so indices do not depend on row order.
+    """
+    codes, uniques = _factorize(ids)
+    if id_map is None:
+        order = np.argsort(uniques.astype(str), kind="stable")
+        id_map = IdMap(uniques[order])
+        remap = np.empty(len(uniques), dtype=np.int64)
+        remap[order] = np.arange(len(uniques))
+    else:
+        remap = id_map.index(uniques).astype(np.int64)
+    return remap[codes] if len(codes) else codes.astype(np.int64), id_map
+
+
+def _factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques as object array of str): Arrow dictionary encoding, pandas as fallback."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(pa.array(ids, type=pa.string()))
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if encoded.null_count == 0:
+            return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    except (ImportError, TypeError, ValueError, ArithmeticError):
+        pass
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _aggregate(
+    users: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    stamps: np.ndarray,
+    events: np.ndarray | None,
+    n_items: int,
+    explicit: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One row per (user, item): the latest rating for explicit data, summed values for implicit.
+
+    Implicit rows keep the latest timestamp and the event type of the latest event. Only the
+    duplicated rows are sorted, so duplicate-free data costs one hash pass.
+    """
+    key = users.astype(np.int64) * max(n_items, 1) + items
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()  # hashing: O(n), no sort
+    if not dup.any():
+        return users, items, values, stamps, events
+    rows = np.flatnonzero(dup)
+    order = rows[np.lexsort((stamps[rows], key[rows]))]  # by pair, then time: last = latest
+    sorted_key = key[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = sorted_key[1:] != sorted_key[:-1]
+    latest = order[last]
     if explicit:
-        df = df.sort_values("timestamp", kind="stable")
-        return df.drop_duplicates(["user_id", "item_id"], keep="last").reset_index(drop=True)
-    agg = {"value": "sum", "timestamp": "max"}
-    if "event" in df.columns:
-        agg["event"] = "last"
-    return df.groupby(["user_id", "item_id"], sort=False, as_index=False).agg(agg)
+        merged = values[latest]
+    else:
+        starts = np.flatnonzero(np.r_[True, last[:-1]])
+        merged = np.add.reduceat(values[order], starts)
+    single = np.flatnonzero(~dup)
+    pick = np.concatenate([single, latest])
+    summed = np.concatenate([values[single], merged])
+    return (
+        users[pick],
+        items[pick],
+        summed,
+        stamps[pick],
+        None if events is None else events[pick],
+    )
