@@ -237,10 +237,12 @@ def _factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         import pyarrow.compute as pc
 
         encoded = pc.dictionary_encode(pa.array(ids, type=pa.string()))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         if encoded.null_count == 0:
             return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    except (ImportError, TypeError, ValueError, ArithmeticError):
+    except (ImportError, TypeError, ValueError, ArithmeticError, AttributeError):
         pass
     codes, uniques = pd.factorize(ids.astype(str), sort=False)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
