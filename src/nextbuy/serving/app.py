@@ -1,0 +1,182 @@
+"""The FastAPI app factory: loads the model once (lifespan) and wires routes and middleware."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+import nextbuy
+from nextbuy.errors import NextBuyError
+from nextbuy.serving.jobs import TrainingJobs
+from nextbuy.serving.limits import BodySizeLimitMiddleware
+from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
+from nextbuy.serving.metrics import ServingMetrics
+from nextbuy.serving.responses import ORJSONResponse
+from nextbuy.serving.routes import ROUTERS
+from nextbuy.serving.service import (
+    ModelState,
+    NoSimilarityError,
+    NotReadyError,
+    RecommendationService,
+    UnknownItemError,
+)
+from nextbuy.serving.settings import ServingSettings
+
+DESCRIPTION = """
+Product recommendations over HTTP. Every answer names the `model_version` that produced it.
+
+* Known users get personalised items (`strategy: "personalized"`); users the model has never
+  seen get the most popular items that pass the same filters (`strategy: "fallback"`).
+* Unknown items answer 404 with a sentence; invalid bodies and parameters answer 422.
+* `/admin/*` and `/train` need the `X-API-Key` header; with no key configured they are off.
+* Every answer carries an `X-Request-ID` (yours, when you send one).
+"""
+
+TAGS = [
+    {"name": "recommendations", "description": "Ranked items for users."},
+    {"name": "predictions", "description": "Predicted rating or score of one user-item pair."},
+    {"name": "items", "description": "Item details, similar items and popular items."},
+    {"name": "operations", "description": "Health, readiness, model card and metrics."},
+    {"name": "admin", "description": "Model reload (API key required)."},
+    {"name": "training", "description": "Background training jobs (API key required)."},
+]
+
+
+def create_app(settings: ServingSettings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (default: read from ``NEXTBUY_*`` environment variables).
+
+    The model is loaded when the app starts (lifespan), not here, so building an app is cheap
+    and a server that cannot load its model fails at start-up, loudly.
+    """
+    settings = settings or ServingSettings()
+    metrics = ServingMetrics()
+
+    def on_load(state: ModelState) -> None:
+        metrics.served(state.name, state.model.name, state.version)
+        logger.info("serving %s version %s from %s", state.name, state.version, state.artifact.path)
+
+    service = RecommendationService(settings, on_fallback=metrics.fallback, on_load=on_load)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        limits = _limit_blas(settings.blas_threads)
+        stop = threading.Event()
+        try:
+            await anyio.to_thread.run_sync(service.load)
+            if settings.reload_signal is not None:
+                threading.Thread(
+                    target=follow_reloads,
+                    args=(service, settings.reload_signal, stop),
+                    name="nextbuy-reload-follower",
+                    daemon=True,
+                ).start()
+            # Jobs go next to the models: MODELS_DIR/.jobs (version dir -> NAME -> MODELS_DIR).
+            jobs_dir = settings.jobs_dir or service.state.artifact.path.parent.parent / ".jobs"
+            app.state.jobs = TrainingJobs(jobs_dir, timeout_s=settings.train_timeout_s)
+            yield
+        finally:
+            stop.set()
+            jobs = getattr(app.state, "jobs", None)
+            if jobs is not None:
+                await anyio.to_thread.run_sync(jobs.shutdown)
+            if limits is not None:
+                limits.restore_original_limits()
+
+    app = FastAPI(
+        title="NextBuy",
+        version=nextbuy.__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.service = service
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(UnknownItemError, _unknown_item)
+    app.add_exception_handler(NoSimilarityError, _unknown_item)
+    app.add_exception_handler(NotReadyError, _not_ready)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    # add_middleware wraps: the last added runs first, so request IDs and timing see everything.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
+    return app
+
+
+def follow_reloads(
+    service: RecommendationService, signal: Path, stop: threading.Event, every_s: float = 0.5
+) -> None:
+    """Load the version a sibling worker's /admin/reload announced in ``signal``.
+
+    With ``--workers N`` a reload request reaches one worker process; it writes the version
+    folder it now serves to ``signal`` and every other worker picks it up within ``every_s``.
+    """
+    seen: float | None = None
+    while not stop.wait(every_s):
+        try:
+            mtime = signal.stat().st_mtime
+            if mtime == seen:
+                continue
+            seen = mtime
+            target = Path(signal.read_text().strip())
+        except OSError:
+            continue
+        if target.is_dir() and service.ready and service.state.artifact.path != target:
+            try:
+                service.load(target)
+            except NextBuyError:
+                logger.exception("could not follow the reload to %s", target)
+
+
+def announce_reload(signal: Path | None, version_dir: Path) -> None:
+    """Tell sibling workers which version folder to serve (atomic replace of ``signal``)."""
+    if signal is None:
+        return
+    tmp = signal.with_name(f".{signal.name}.{os.getpid()}")
+    tmp.write_text(str(version_dir))
+    os.replace(tmp, signal)
+
+
+def _limit_blas(threads: int | None) -> Any:
+    """Cap BLAS threads for this process (small products lose time to thread hand-offs)."""
+    if threads is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+async def _unknown_item(request: Request, exc: Exception) -> Response:
+    return ORJSONResponse({"detail": str(exc.args[0])}, status_code=404)
+
+
+async def _not_ready(request: Request, exc: Exception) -> Response:
+    return ORJSONResponse({"detail": "no model loaded yet; retry shortly"}, status_code=503)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """422 with pydantic's error list (inputs left out: they may be large or sensitive)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+        for e in errors[:5]
+    )
+    return ORJSONResponse(
+        {"detail": summary or "invalid request", "errors": errors}, status_code=422
+    )

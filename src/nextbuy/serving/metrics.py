@@ -1,0 +1,111 @@
+"""Prometheus metrics: requests and latency per route, fallbacks, reloads, the served version."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+# The *_created series double the exposition size and no dashboard uses them.
+disable_created_metrics()
+
+#: Latency buckets (seconds): fine below 25 ms, where the targets are.
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0,
+)  # fmt: skip
+
+
+class ServingMetrics:
+    """The server's metrics in a registry of their own (one per app, so tests can build many).
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (``--workers N``), values live in files shared by
+    the worker processes and ``render`` aggregates them.
+    """
+
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.registry = CollectorRegistry(auto_describe=True)
+        target = None if self.multiprocess else self.registry
+        self.requests = Counter(
+            "nextbuy_requests",
+            "HTTP requests by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=target,
+        )
+        self.latency = Histogram(
+            "nextbuy_request_duration_seconds",
+            "Time from receiving a request to sending the last byte of its answer.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=target,
+        )
+        self.fallbacks = Counter(
+            "nextbuy_fallbacks",
+            "Answers given without personalisation (unknown users get popular items).",
+            ["endpoint"],
+            registry=target,
+        )
+        self.reloads = Counter(
+            "nextbuy_model_reloads",
+            "Model loads by outcome (loaded, unchanged, failed).",
+            ["result"],
+            registry=target,
+        )
+        self.model_info = Gauge(
+            "nextbuy_model_info",
+            "1 for the model version being served.",
+            ["name", "model", "version"],
+            registry=target,
+            multiprocess_mode="liveall",
+        )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._served: tuple[str, str, str] | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency (label children are cached: this is per request)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def fallback(self, endpoint: str, n: int = 1) -> None:
+        """Count ``n`` non-personalised answers of ``endpoint``."""
+        self.fallbacks.labels(endpoint).inc(n)
+
+    def served(self, name: str, model: str, version: str) -> None:
+        """Mark ``version`` as the one being served (and the previous one as not)."""
+        with self._lock:
+            if self._served is not None and self._served != (name, model, version):
+                if self.multiprocess:  # files of other workers keep the labels: zero it
+                    self.model_info.labels(*self._served).set(0)
+                else:
+                    self.model_info.remove(*self._served)
+            self._served = (name, model, version)
+            self.model_info.labels(name, model, version).set(1)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

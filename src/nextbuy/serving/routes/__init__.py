@@ -1,0 +1,15 @@
+"""The API's routers, one per resource; ``app.create_app`` includes them all."""
+
+from nextbuy.serving.routes import admin, health, items, predict, recommend, train
+
+ROUTERS = (
+    recommend.router,
+    predict.router,
+    items.router,
+    items.popular_router,
+    health.router,
+    admin.router,
+    train.router,
+)
+
+__all__ = ["ROUTERS"]

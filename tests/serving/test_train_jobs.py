@@ -1,0 +1,101 @@
+"""POST /train and GET /train/{id}: a real training job in the background, then a reload."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.serving.conftest import API_KEY, Shop, make_client
+
+KEY = {"X-API-Key": API_KEY}
+
+
+def wait_for(client: TestClient, job_id: str, timeout: float = 180) -> dict[str, Any]:
+    """Poll the job until it has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/train/{job_id}", headers=KEY).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+@pytest.fixture()
+def admin(private_models: Path):
+    with make_client(private_models / "als", api_key=API_KEY) as c:
+        yield c
+
+
+def test_training_job_trains_in_the_background_and_reload_serves_it(admin: TestClient, shop: Shop):
+    before = admin.get("/model").json()["version"]
+    body = {
+        "data": str(shop.data / "interactions.csv"),
+        "items": str(shop.data / "items.csv"),
+        "model": "als",
+        "params": {"factors": 8, "iterations": 2},
+        "split": "user",
+    }
+    r = admin.post("/train", json=body, headers=KEY)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] in ("queued", "running")
+    assert r.headers["location"] == job["status_url"] == f"/train/{job['job_id']}"
+
+    busy = admin.post("/train", json=body, headers=KEY)  # one job at a time
+    assert busy.status_code == 409
+    assert job["job_id"] in busy.json()["detail"]
+
+    done = wait_for(admin, job["job_id"])
+    assert done["status"] == "succeeded", done
+    assert done["progress"] == 1.0 and done["version"]
+    assert done["metrics"] and all(isinstance(v, float) for v in done["metrics"].values())
+    assert done["request"]["params"] == {"factors": 8, "iterations": 2}
+
+    assert admin.get("/model").json()["version"] == before  # old model until reload
+    reload = admin.post("/admin/reload", headers=KEY).json()
+    assert reload["changed"] is True and reload["version"] == done["version"]
+    assert admin.get("/model").json()["params"]["iterations"] == 2
+
+
+def test_failed_training_reports_why(admin: TestClient, tmp_path: Path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("who,what\n1,2\n")
+    r = admin.post("/train", json={"data": str(bad)}, headers=KEY)
+    assert r.status_code == 202
+    done = wait_for(admin, r.json()["job_id"])
+    assert done["status"] == "failed"
+    assert done["error"] and "bad.csv" in done["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"data": "/no/such/file.csv"}, "does not exist"),
+        ({"data": "x.csv", "model": "nope"}, "unknown model"),
+        ({"data": "x.csv", "params": {"not_a_param": 1}}, "not_a_param"),
+        ({"data": "x.csv", "name": "../escape"}, "name"),
+        ({"data": "x.csv", "test_fraction": 1.5}, "test_fraction"),
+        ({"data": "x.csv", "surprise": True}, "surprise"),
+    ],
+)
+def test_invalid_training_requests_are_422(admin: TestClient, body: dict, words: str):
+    r = admin.post("/train", json=body, headers=KEY)
+    assert r.status_code == 422
+    assert words in r.text
+
+
+def test_data_folder_restriction(private_models: Path, shop: Shop, tmp_path: Path):
+    with make_client(private_models / "als", api_key=API_KEY, data_dir=tmp_path) as c:
+        r = c.post("/train", json={"data": str(shop.data / "interactions.csv")}, headers=KEY)
+    assert r.status_code == 422
+    assert "outside the data folder" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("job_id", ["0123456789ab", "../../etc/passwd", "x" * 64])
+def test_unknown_job_is_404(admin: TestClient, job_id: str):
+    assert admin.get(f"/train/{job_id}", headers=KEY).status_code == 404
