@@ -139,8 +139,21 @@ def data_describe(
     table.add_column("statistic")
     table.add_column("value", justify="right")
     for key, value in _flatten(stats).items():
-        table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else f"{value}")
+        table.add_row(key, _display(value))
     console.print(table)
+
+
+def _display(value: Any) -> str:
+    """A statistic as a table cell: thousands separators, 4 significant digits, '-' for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return str(value)
 
 
 def _flatten(stats: dict[str, Any], prefix: str = "") -> dict[str, Any]:
