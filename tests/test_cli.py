@@ -279,3 +279,5 @@ def test_train_from_event_store_merged_with_file(shop_dir: Path, tmp_path: Path)
         "--quiet",
     )
     assert len(load_artifact(tmp_path / "m" / "popularity").item_map) == 3
+    manifest = load_artifact(tmp_path / "m" / "popularity").manifest
+    assert manifest["data"]["event_store_last_id"] == 3

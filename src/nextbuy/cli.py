@@ -553,11 +553,42 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NEXTBUY_DATABASE_URL",
+            help="Event store for /events and catalog changes: postgresql+psycopg://user@host/db,"
+            " sqlite:///path.db or a file path (default MODELS_DIR/events.db).",
+        ),
+    ] = None,
+    online: Annotated[
+        bool | None,
+        typer.Option(
+            "--online/--read-only",
+            help="Record events and catalog changes (default), or serve the model alone.",
+        ),
+    ] = None,
+    max_per_brand: Annotated[
+        int | None, typer.Option(min=1, help="At most N items per brand in one list.")
+    ] = None,
+    repurchasable_category: Annotated[
+        list[str] | None,
+        typer.Option(help="Category customers buy again and again (repeatable)."),
+    ] = None,
 ) -> None:
-    """Serve the model over HTTP (FastAPI); docs at /docs."""
+    """Serve the model over HTTP (FastAPI); docs at /docs. Settings: NEXTBUY_* variables."""
     from nextbuy.serving import run
 
-    run(model_dir=model_dir, host=host, port=port, workers=workers)
+    run(
+        model_dir=model_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        online=online,
+        max_per_brand=max_per_brand,
+        repurchasable_categories=repurchasable_category or None,
+    )
 
 
 def main() -> None:

@@ -82,12 +82,14 @@ def load_store_frame(
         events = store.events_frame()
     finally:
         store.close()
+    last_id = int(events["id"].max()) if len(events) else 0  # of everything read, any type
     is_rating = events["event"].eq("rating")
     events = events[is_rating] if explicit else events[~is_rating]
     if events.empty:
         kind = "rating events" if explicit else "interaction events"
         raise DataError(f"{store._safe_url()}: the event store holds no {kind} to train on")
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
+    frame.attrs["event_store_last_id"] = last_id
     if not explicit:
         weights = event_values(frame["event"], "event store", "event", event_weights)
         frame["value"] = frame["value"].to_numpy() * weights
@@ -161,8 +163,10 @@ def train_model(
             from nextbuy.data.catalog import read_catalog
 
             catalog = read_catalog(items)
+    last_event_id = None
     if database_url is not None:
         stored = load_store_frame(database_url, explicit, cfg.data.event_weights)
+        last_event_id = stored.attrs.get("event_store_last_id")
         frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
         source = f"{source} + event store" if data is not None else source
     if test is not None:
@@ -216,7 +220,12 @@ def train_model(
         catalog=catalog,
         metrics={**metrics, "fit_seconds": fit_seconds},
         config=cfg.model_dump(mode="json"),
-        data={"source": str(source), "test": None if test is None else str(test)},
+        data={
+            "source": str(source),
+            "test": None if test is None else str(test),
+            # the server replays stored events after this id as "new since training"
+            **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
+        },
         attributes=attributes,
     )
     report("done", 1.0)

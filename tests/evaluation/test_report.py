@@ -43,9 +43,7 @@ def test_columns_are_ordered_and_labelled() -> None:
 def test_markdown_table() -> None:
     md = results_markdown(_results())
     lines = md.splitlines()
-    assert lines[0] == (
-        "| model | P@10 | NDCG@10 | Cov@10 | RMSE | MAE | fit s | rec s |"
-    )
+    assert lines[0] == ("| model | P@10 | NDCG@10 | Cov@10 | RMSE | MAE | fit s | rec s |")
     assert lines[1] == "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     assert lines[2] == "| als | 0.3000 | 0.4123 | 0.2500 | - | - | 1.23 | 0.50 |"
     assert lines[3] == "| mf | 0.1000 | - | - | 0.9100 | 0.7200 | - | - |"

@@ -53,7 +53,8 @@ def test_items_carry_catalog_fields(client: TestClient, shop: Shop):
 def test_exclude_seen_false_can_return_seen_items(client: TestClient, shop: Shop):
     art = shop.artifact("als")
     user = user_with_history(shop)
-    r = client.post("/recommend", json={"user_id": user, "k": 20, "exclude_seen": False})
+    body = {"user_id": user, "k": 20, "exclude_seen": False, "include_out_of_stock": True}
+    r = client.post("/recommend", json=body)
     ids, _ = art.model.recommend([art.user_map.index_of(user)], k=20)
     assert rec_ids(r) == list(art.item_map.to_ids(ids[0]))
 
@@ -125,7 +126,7 @@ def test_unknown_user_gets_popular_items_as_fallback(client: TestClient):
 
 def test_k_larger_than_the_catalog_returns_every_unseen_item(client: TestClient, shop: Shop):
     user = user_with_history(shop)
-    r = client.post("/recommend", json={"user_id": user, "k": 1000})
+    r = client.post("/recommend", json={"user_id": user, "k": 1000, "include_out_of_stock": True})
     seen = set(shop.events.loc[shop.events.user_id == user, "item_id"])
     assert len(rec_ids(r)) == shop.items.shape[0] - len(seen)
 

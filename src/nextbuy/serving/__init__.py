@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -27,8 +28,9 @@ def run(
     """Serve ``model_dir`` (MODELS_DIR/NAME or a version folder) until interrupted.
 
     Extra keyword arguments are :class:`~nextbuy.serving.settings.ServingSettings` fields
-    (``api_key="..."``, ``max_body_bytes=...``). They travel to the worker processes as
-    ``NEXTBUY_*`` environment variables, which is also how a deployment sets them.
+    (``api_key="..."``, ``database_url="postgresql+psycopg://..."``, ``boosts={...}``). They
+    travel to the worker processes as ``NEXTBUY_*`` environment variables (lists and dicts as
+    JSON), which is also how a deployment sets them.
     """
     import uvicorn
 
@@ -39,10 +41,20 @@ def run(
     env = {"NEXTBUY_MODEL_DIR": str(Path(model_dir).resolve())}
     for key, value in settings.items():
         if value is not None:
-            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, (dict, list, tuple)):
+                text = json.dumps(value)
+            else:
+                text = str(value)
             env[f"NEXTBUY_{key.upper()}"] = text
     os.environ.update(env)
     app_settings = ServingSettings()  # validates the environment before any worker starts
+    if app_settings.online:  # an unreachable event store fails here too, in one line
+        from nextbuy.serving.online import default_database_url
+        from nextbuy.store import EventStore
+
+        EventStore(app_settings.database_url or default_database_url(Path(model_dir))).close()
     if workers > 1:
         shared = Path(tempfile.mkdtemp(prefix="nextbuy-serve-"))
         # Metrics are summed over workers through files (prometheus_client multiprocess mode),
@@ -50,6 +62,8 @@ def run(
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(shared / "metrics"))
         Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("NEXTBUY_RELOAD_SIGNAL", str(shared / "reload"))
+        # An event posted to one worker must show in the next answer of any worker.
+        os.environ.setdefault("NEXTBUY_SYNC_READS", "true")
     uvicorn.run(
         "nextbuy.serving.app:create_app",
         factory=True,

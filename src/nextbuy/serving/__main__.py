@@ -19,9 +19,21 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="event store (postgresql+psycopg://..., sqlite:///path or a file); "
+        "default NEXTBUY_DATABASE_URL, else MODELS_DIR/events.db",
+    )
     args = parser.parse_args()
     try:
-        run(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+        run(
+            args.model_dir,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            database_url=args.database_url,
+        )
     except NextBuyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

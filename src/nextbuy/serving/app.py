@@ -20,6 +20,7 @@ from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
 from nextbuy.serving.metrics import ServingMetrics
+from nextbuy.serving.online import OnlineLayer, OnlineMetrics, StoreUnavailableError
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.routes import ROUTERS
 from nextbuy.serving.service import (
@@ -37,7 +38,11 @@ Product recommendations over HTTP. Every answer names the `model_version` that p
 * Known users get personalised items (`strategy: "personalized"`); users the model has never
   seen get the most popular items that pass the same filters (`strategy: "fallback"`).
 * Unknown items answer 404 with a sentence; invalid bodies and parameters answer 422.
-* `/admin/*` and `/train` need the `X-API-Key` header; with no key configured they are off.
+* `POST /events` records interactions durably; the user's next answer reflects them at once.
+  Catalog writes (`PUT /items/{id}`, `POST /items`) add new items and hide, delete or mark
+  items out of stock; hidden, deleted and out-of-stock items are never recommended.
+* `/admin/*`, `/train` and catalog writes need the `X-API-Key` header; with no key configured
+  they are off.
 * Every answer carries an `X-Request-ID` (yours, when you send one).
 """
 
@@ -45,6 +50,11 @@ TAGS = [
     {"name": "recommendations", "description": "Ranked items for users."},
     {"name": "predictions", "description": "Predicted rating or score of one user-item pair."},
     {"name": "items", "description": "Item details, similar items and popular items."},
+    {
+        "name": "events",
+        "description": "Record interactions (durable, idempotent, applied at once).",
+    },
+    {"name": "catalog", "description": "Add and change catalog items (API key required)."},
     {"name": "operations", "description": "Health, readiness, model card and metrics."},
     {"name": "admin", "description": "Model reload (API key required)."},
     {"name": "training", "description": "Background training jobs (API key required)."},
@@ -64,7 +74,20 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         metrics.served(state.name, state.model.name, state.version)
         logger.info("serving %s version %s from %s", state.name, state.version, state.artifact.path)
 
-    service = RecommendationService(settings, on_fallback=metrics.fallback, on_load=on_load)
+    online_metrics = OnlineMetrics(metrics)
+    online = OnlineLayer(settings, online_metrics) if settings.online else None
+    service = RecommendationService(
+        settings,
+        on_fallback=metrics.fallback,
+        on_load=on_load,
+        prepare=None if online is None else online.prepare,
+    )
+    if settings.cache_size > 0:
+        from nextbuy.serving.cache import AnswerCache
+
+        service.cache = AnswerCache(
+            settings.cache_size, settings.cache_ttl_s, on_lookup=online_metrics.cache_lookup
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +95,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         limits = _limit_blas(settings.blas_threads)
         stop = threading.Event()
         try:
+            if online is not None:  # the store first: loading applies its catalog and events
+                await anyio.to_thread.run_sync(online.open, service)
             await anyio.to_thread.run_sync(service.load)
+            if online is not None and settings.sync_interval_s > 0:
+                threading.Thread(
+                    target=online.follow, args=(stop,), name="nextbuy-store-sync", daemon=True
+                ).start()
             if settings.reload_signal is not None:
                 threading.Thread(
                     target=follow_reloads,
@@ -91,6 +120,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
                 await anyio.to_thread.run_sync(jobs.shutdown)
             if limits is not None:
                 limits.restore_original_limits()
+            if online is not None:
+                online.close()
 
     app = FastAPI(
         title="NextBuy",
@@ -103,14 +134,17 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.service = service
+    app.state.online = online
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(UnknownItemError, _unknown_item)
     app.add_exception_handler(NoSimilarityError, _unknown_item)
     app.add_exception_handler(NotReadyError, _not_ready)
+    app.add_exception_handler(StoreUnavailableError, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     # add_middleware wraps: the last added runs first, so request IDs and timing see everything.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    writes = dict.fromkeys(("/events", "/events/", "/items"), settings.max_write_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=writes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
     return app
 
@@ -164,6 +198,10 @@ async def _unknown_item(request: Request, exc: Exception) -> Response:
 
 async def _not_ready(request: Request, exc: Exception) -> Response:
     return ORJSONResponse({"detail": "no model loaded yet; retry shortly"}, status_code=503)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    return ORJSONResponse({"detail": str(exc)}, status_code=503)
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:

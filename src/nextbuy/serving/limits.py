@@ -19,24 +19,31 @@ def _message(limit: int) -> str:
 
 
 class BodySizeLimitMiddleware:
-    """Rejects bodies over ``max_bytes``: by ``Content-Length`` up front, else while streaming."""
+    """Rejects bodies over ``max_bytes``: by ``Content-Length`` up front, else while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``overrides`` maps exact paths to their own limits (a batch of 10,000 events is larger
+    than any read request).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
         self._response = orjson.dumps({"detail": _message(max_bytes)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._reject(send, 413 if value.isdigit() else 400)
+                if not value.isdigit() or int(value) > limit:
+                    await self._reject(send, 413 if value.isdigit() else 400, limit)
                     return
                 break
-        limit = self.max_bytes
         received = 0
 
         async def limited_receive() -> Message:
@@ -50,8 +57,13 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, limited_receive, send)
 
-    async def _reject(self, send: Send, status: int) -> None:
-        body = self._response if status == 413 else b'{"detail":"invalid Content-Length header"}'
+    async def _reject(self, send: Send, status: int, limit: int) -> None:
+        if status != 413:
+            body = b'{"detail":"invalid Content-Length header"}'
+        elif limit == self.max_bytes:
+            body = self._response
+        else:
+            body = orjson.dumps({"detail": _message(limit)})
         await send(
             {
                 "type": "http.response.start",

@@ -77,7 +77,21 @@ class RecommendOptions(_Schema):
     in_stock_only: bool = Field(
         False,
         description="Only items the catalog marks in stock (items with unknown stock count as "
-        "in stock).",
+        "in stock). Out-of-stock items are left out by default anyway; this also overrides "
+        "`include_out_of_stock`.",
+        examples=[False],
+    )
+    include_out_of_stock: bool = Field(
+        False,
+        description="Also return items marked out of stock (hidden and deleted items never "
+        "come back).",
+        examples=[False],
+    )
+    explain: bool = Field(
+        False,
+        description="Add `because` to every item: the user's past items that contributed most "
+        "to its score (als, itemknn and ease; others answer empty lists and `explain_note`). "
+        "Single-user requests only.",
         examples=[False],
     )
 
@@ -112,6 +126,21 @@ class RecommendedItem(_Schema):
     brand: str | None = Field(None, description="Catalog brand.", examples=["Acme"])
     category: str | None = Field(None, description="Catalog category.", examples=["shoes"])
     price: float | None = Field(None, description="Catalog price.", examples=[89.9])
+    because: list[Reason] | None = Field(
+        None,
+        description="With `explain`: the user's past items that contributed most, largest first.",
+        examples=[[{"item_id": "p_00042", "name": "Trail sock", "contribution": 0.41}]],
+    )
+
+
+class Reason(_Schema):
+    """One past item behind a recommendation."""
+
+    item_id: str = Field(description="The past item.", examples=["p_00042"])
+    name: str | None = Field(None, description="Its catalog name.", examples=["Trail sock"])
+    contribution: float = Field(
+        description="How much it added to the recommended item's score.", examples=[0.41]
+    )
 
 
 class RecommendResponse(_Schema):
@@ -141,6 +170,11 @@ class RecommendResponse(_Schema):
                 }
             ]
         ],
+    )
+    explain_note: str | None = Field(
+        None,
+        description="With `explain`: why there are no reasons (model, empty history, fallback).",
+        examples=["no past items to explain from"],
     )
 
 
@@ -187,9 +221,10 @@ class SimilarItemsResponse(_Schema):
     model_version: str = Field(
         description="Version of the model that answered.", examples=["20240501T120000Z-3f2a9c1d"]
     )
-    method: Literal["cosine", "model"] = Field(
+    method: Literal["cosine", "model", "attributes"] = Field(
         description="`cosine` of the model's item vectors (als, bpr, mf) or the `model`'s own "
-        "item-item similarity (knn, ease, popularity).",
+        "item-item similarity (knn, ease, popularity); for a new item in a model without "
+        "vectors, `attributes` (its attribute weights over the trained items).",
         examples=["cosine"],
     )
     items: list[RecommendedItem] = Field(
@@ -208,6 +243,15 @@ class ItemDetail(_Schema):
     price: float | None = Field(None, description="Catalog price.", examples=[89.9])
     in_stock: bool | None = Field(
         None, description="Catalog stock flag (null when unknown).", examples=[True]
+    )
+    hidden: bool = Field(
+        False, description="Hidden or deleted: never recommended.", examples=[False]
+    )
+    deleted: bool = Field(False, description="Deleted from the catalog.", examples=[False])
+    new: bool = Field(
+        False,
+        description="Added after the served model was trained (scored from its attributes).",
+        examples=[False],
     )
     attributes: dict[str, Any] = Field(
         default_factory=dict,

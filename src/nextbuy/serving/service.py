@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -17,11 +19,17 @@ import pandas as pd
 import scipy.sparse as sp
 
 from nextbuy.models.base import Recommender
+from nextbuy.serving import ranking
+from nextbuy.serving.catalog import Rules, attach_catalog, extend_scores, item_index
 from nextbuy.serving.filters import CatalogFilters
 from nextbuy.serving.settings import ServingSettings
 
 if TYPE_CHECKING:
     from nextbuy.artifacts import ModelArtifact
+    from nextbuy.serving.cache import AnswerCache
+    from nextbuy.serving.catalog import LiveCatalog
+    from nextbuy.serving.foldin import FoldIn
+    from nextbuy.serving.history import HistoryOverlay, UserHistory
 
 #: Catalog fields every recommended item carries (null when the catalog lacks them).
 ITEM_FIELDS = ("name", "brand", "category", "price")
@@ -59,6 +67,26 @@ class Options:
     categories: Sequence[str] | None = None
     brands: Sequence[str] | None = None
     in_stock_only: bool = False
+    include_out_of_stock: bool = False
+    explain: bool = False
+
+    def cache_key(self, user_id: str) -> tuple[Any, ...]:
+        """A hashable key of one user's request (lists become tuples)."""
+        return (
+            user_id,
+            self.k,
+            self.exclude_seen,
+            tuple(self.exclude_item_ids),
+            None if self.categories is None else tuple(self.categories),
+            None if self.brands is None else tuple(self.brands),
+            self.in_stock_only,
+            self.include_out_of_stock,
+            self.explain,
+        )
+
+
+#: Serial numbers of model snapshots (a catalog change makes a new snapshot too).
+_SERIALS = itertools.count(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,15 +117,29 @@ class ModelState:
     predicts_ratings: bool
     rating_range: tuple[float, float] | None
     loaded_at: str = field(default_factory=lambda: _utcnow())
+    #: Online layer (set when the server records events): catalog changes and new items,
+    #: per-user histories since training, and the fold-in scorer. Item arrays above then cover
+    #: trained items followed by new items; ``n_items`` stays the model's own item count.
+    live: LiveCatalog | None = None
+    histories: HistoryOverlay | None = None
+    foldin: FoldIn | None = None
+    #: Unique per snapshot: cached answers are stamped with it.
+    serial: int = field(init=False, default_factory=lambda: next(_SERIALS))
+
+    @property
+    def n_total(self) -> int:
+        """Items that can be answered: trained plus new."""
+        return len(self.item_ids)
 
     @cached_property
     def item_means(self) -> np.ndarray:
         """Mean training value per item (global mean where an item has none): rating fallback."""
         seen = self.artifact.seen
+        counts = self.counts[: self.n_items]
         sums = np.bincount(seen.indices, weights=seen.data, minlength=self.n_items)
         overall = float(seen.data.mean()) if seen.nnz else 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(self.counts > 0, sums / self.counts, overall)
+            means = np.where(counts > 0, sums / counts, overall)
         return means
 
 
@@ -147,6 +189,7 @@ class RecommendationService:
         settings: ServingSettings,
         on_fallback: Callable[[str, int], None] | None = None,
         on_load: Callable[[ModelState], None] | None = None,
+        prepare: Callable[[ModelState], ModelState] | None = None,
     ) -> None:
         #: Limits the routes check (max_k, max_batch_users) travel with the service, so hot
         #: routes need one dependency, not two.
@@ -155,9 +198,17 @@ class RecommendationService:
         self.mmap = settings.mmap
         self._on_fallback = on_fallback or (lambda endpoint, n: None)
         self._on_load = on_load or (lambda state: None)
+        #: Completes a freshly built snapshot before it is swapped in: the online layer adds
+        #: the stored catalog changes and users' histories; without one, the business rules
+        #: and the trained catalog's stock flags still apply.
+        self._prepare = prepare or functools.partial(
+            attach_catalog, rules=Rules.from_settings(settings)
+        )
         self._state: ModelState | None = None
         self._reload_lock = threading.Lock()
         self._coalescer = ScoreCoalescer()
+        #: Per-user answer cache (set by the app when ``cache_size`` > 0).
+        self.cache: AnswerCache | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -189,20 +240,43 @@ class RecommendationService:
             previous = self._state
             if previous is not None and not force and previous.artifact.path == target:
                 return previous, previous
-            new = build_state(load_artifact(target, mmap=self.mmap))
+            new = self._prepare(build_state(load_artifact(target, mmap=self.mmap)))
             self._state = new  # the atomic swap: one reference assignment
             self._on_load(new)
             return previous, new
 
+    def update_state(self, change: Callable[[ModelState], ModelState]) -> ModelState:
+        """Swap in ``change(current snapshot)`` (catalog updates), serialised with reloads.
+
+        ``change`` builds a new snapshot and must not modify the current one: requests in
+        flight keep reading it.
+        """
+        with self._reload_lock:
+            new = change(self.state)
+            self._state = new
+            return new
+
     # ------------------------------------------------------------------ recommendations
     def recommend(self, user_id: str, options: Options) -> dict[str, Any]:
-        """Top-k items for one user; unknown users get popular items (``fallback``)."""
+        """Top-k items for one user; unknown users get popular items (``fallback``).
+
+        A user with events since training is scored from the updated history (fold-in);
+        answers are cached per user until the user's next event or a new snapshot.
+        """
         state = self.state
+        history = state.histories.get(user_id) if state.histories is not None else None
+        key, stamp, cached = self._cached(state, user_id, history, options)
+        if cached is not None:
+            return cached
         u = state.artifact.user_map.index_of(user_id)
-        if u < 0:
-            return self._fallback(state, user_id, options)
-        scores = _writable(state.model.score(np.array([u], dtype=np.int64)))[0]
-        return self._rank(state, user_id, u, scores, options)
+        if history is not None:
+            answer = self._rank_history(state, user_id, u, history, options)
+        elif u < 0:
+            answer = self._fallback(state, user_id, options)
+        else:
+            scores = _writable(state.model.score(np.array([u], dtype=np.int64)))[0]
+            answer = self._rank(state, user_id, u, scores, options)
+        return self._remember(key, stamp, answer)
 
     async def recommend_async(self, user_id: str, options: Options) -> dict[str, Any]:
         """:meth:`recommend` for the event loop: concurrent requests share one scoring call.
@@ -212,75 +286,167 @@ class RecommendationService:
         fraction per user. At low load a request is scored alone, without waiting.
         """
         state = self.state
+        histories = state.histories
+        if histories is not None and self.settings.sync_reads:
+            # several worker processes: the user's event may have reached another one
+            await asyncio.to_thread(histories.catch_up)
+        history = histories.get(user_id) if histories is not None else None
+        key, stamp, cached = self._cached(state, user_id, history, options)
+        if cached is not None:
+            return cached
         u = state.artifact.user_map.index_of(user_id)
-        if u < 0:
-            return self._fallback(state, user_id, options)
-        scores = await self._coalescer.score(state, u)
-        return self._rank(state, user_id, u, scores, options)
+        if history is not None:
+            answer = self._rank_history(state, user_id, u, history, options)
+        elif u < 0:
+            answer = self._fallback(state, user_id, options)
+        else:
+            scores = await self._coalescer.score(state, u)
+            answer = self._rank(state, user_id, u, scores, options)
+        return self._remember(key, stamp, answer)
 
-    def _fallback(self, state: ModelState, user_id: str, options: Options) -> dict[str, Any]:
+    def _cached(
+        self, state: ModelState, user_id: str, history: UserHistory | None, options: Options
+    ) -> tuple[Any, Any, dict[str, Any] | None]:
+        """(key, stamp, cached answer or None); key is None when caching is off."""
+        cache = self.cache
+        if cache is None:
+            return None, None, None
+        key = options.cache_key(user_id)
+        stamp = (state.serial, 0 if history is None else history.version)
+        return key, stamp, cache.get(key, stamp)
+
+    def _remember(self, key: Any, stamp: Any, answer: dict[str, Any]) -> dict[str, Any]:
+        if key is not None and self.cache is not None:
+            self.cache.put(key, stamp, answer)
+        return answer
+
+    def _fallback(
+        self,
+        state: ModelState,
+        user_id: str,
+        options: Options,
+        history: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """Popular items passing the filters and rules, minus ``history`` (item indices)."""
         self._on_fallback("recommend", 1)
-        allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
-        excluded = _excluded(state, options.exclude_item_ids)
-        ids, scores = _popular(state, options.k, allowed, excluded)
-        return _answer(state, user_id, "fallback", ids, scores)
+        ids, scores = ranking.popular(state, options, options.k, history)
+        answer = _answer(state, user_id, "fallback", ids, scores)
+        if options.explain:
+            answer["explain_note"] = "popular items: the model knows nothing of this user yet"
+        return answer
 
     def _rank(
         self, state: ModelState, user_id: str, u: int, scores: np.ndarray, options: Options
     ) -> dict[str, Any]:
         """Filter one user's score row (overwritten in place) and answer its top k."""
-        allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
-        excluded = _excluded(state, options.exclude_item_ids)
+        pairs = None
         if options.exclude_seen:
-            scores[state.seen_indices[state.seen_indptr[u] : state.seen_indptr[u + 1]]] = -np.inf
-        if excluded is not None:
-            scores[excluded] = -np.inf
-        if allowed is None:
-            ids, vals = _top_row(scores, options.k)
+            seen = state.seen_indices[state.seen_indptr[u] : state.seen_indptr[u + 1]]
+            seen = ranking.without_repurchasable(state, seen)
+            pairs = (np.zeros(len(seen), dtype=np.int64), seen)
+        block = extend_scores(state, scores[None, :])
+        ids, vals = ranking.rank(state, block, options, options.k, pairs)
+        answer = _answer(state, user_id, "personalized", ids[0], vals[0])
+        if options.explain:
+            _explain(state, answer, state.artifact.seen[u])
+        return answer
+
+    def _rank_history(
+        self, state: ModelState, user_id: str, u: int, history: UserHistory, options: Options
+    ) -> dict[str, Any]:
+        """Answer a user with events since training from the up-to-date history.
+
+        Factor models fold the user in against the fixed item factors, EASE and kNN score the
+        row itself; new items come from their attributes. A user the model cannot score at
+        all (events on unknown items only) gets the popular list minus what they had.
+        """
+        resolved = history.resolve(state, u)
+        exclude = ranking.history_exclusions(state, resolved, options)
+        if resolved.row.nnz == 0 and u < 0:
+            return self._fallback(state, user_id, options, exclude)
+        foldin = state.foldin
+        if foldin is None:
+            users = np.full(1, -1, dtype=np.int64)
+            raw = state.model.score(users, user_items=resolved.row)
         else:
-            # Rank only the allowed items: a row that is mostly -inf slows argpartition 10x.
-            candidates = np.flatnonzero(allowed)
-            ids, vals = _top_row(scores[candidates], options.k)
-            ids = candidates[ids]
-        return _answer(state, user_id, "personalized", ids, vals)
+            raw = foldin.scores(resolved.row)
+        block = extend_scores(state, _writable(raw))
+        pairs = (np.zeros(len(exclude), dtype=np.int64), exclude)
+        ids, vals = ranking.rank(state, block, options, options.k, pairs)
+        answer = _answer(state, user_id, "personalized", ids[0], vals[0])
+        if options.explain:
+            _explain(state, answer, resolved.row)
+        return answer
 
     def recommend_batch(self, user_ids: Sequence[str], options: Options) -> dict[str, Any]:
-        """One answer per user, in order; known users are scored together in chunks."""
+        """One answer per user, in order; known users are scored together in chunks.
+
+        Users with events since training are folded in together from their updated histories.
+        """
         state = self.state
         users = state.artifact.user_map.index(list(user_ids)).astype(np.int64)
-        allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
-        excluded = _excluded(state, options.exclude_item_ids)
-        known = np.flatnonzero(users >= 0)
-        candidates = None if allowed is None else np.flatnonzero(allowed)
-        k = min(options.k, state.n_items)
-        out_ids = np.full((len(users), k), -1, dtype=np.int32)
+        overlay = state.histories
+        histories = [overlay.get(u) for u in user_ids] if overlay is not None else []
+        online = np.array([h is not None for h in histories], dtype=bool)
+        if not len(online):
+            online = np.zeros(len(users), dtype=bool)
+        k = min(options.k, state.n_total)
+        out_ids = np.full((len(users), k), -1, dtype=np.int64)
         out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
-        for start in range(0, len(known), BATCH_CHUNK):
-            rows = known[start : start + BATCH_CHUNK]
-            scores = _writable(state.model.score(users[rows]))
-            if excluded is not None:
-                scores[:, excluded] = -np.inf
+        personal = (users >= 0) | online
+        fast = np.flatnonzero((users >= 0) & ~online)
+        for start in range(0, len(fast), BATCH_CHUNK):
+            rows = fast[start : start + BATCH_CHUNK]
+            scores = extend_scores(state, _writable(state.model.score(users[rows])))
+            pairs = None
             if options.exclude_seen:
                 r, c = _seen_pairs(state, users[rows])
-                scores[r, c] = -np.inf
-            if candidates is None:
-                ids, vals = _top_rows(scores, k)
-            else:
-                ids, vals = _top_rows(scores[:, candidates], k)
-                ids = candidates[ids]
+                if state.live is not None and state.live.repurchasable is not None:
+                    keep = ~state.live.repurchasable[c]
+                    r, c = r[keep], c[keep]
+                pairs = (r, c)
+            ids, vals = ranking.rank(state, scores, options, k, pairs)
             out_ids[rows, : ids.shape[1]], out_scores[rows, : ids.shape[1]] = ids, vals
-        n_unknown = len(users) - len(known)
-        if n_unknown:
-            self._on_fallback("recommend_batch", n_unknown)
-            ids, scores = _popular(state, k, allowed, excluded)
-            unknown = users < 0
-            out_ids[unknown, : len(ids)] = ids
-            out_scores[unknown, : len(ids)] = scores
+        with_history = np.flatnonzero(online)
+        resolved = [
+            history.resolve(state, int(users[i]))
+            for i, history in enumerate(histories)
+            if history is not None
+        ]
+        excluded = [ranking.history_exclusions(state, r, options) for r in resolved]
+        scorable = [j for j, r in enumerate(resolved) if r.row.nnz or users[with_history[j]] >= 0]
+        for start in range(0, len(scorable), BATCH_CHUNK):
+            chunk = scorable[start : start + BATCH_CHUNK]
+            block = sp.csr_matrix(sp.vstack([resolved[j].row for j in chunk]))
+            if state.foldin is not None:
+                raw = state.foldin.scores(block)
+            else:
+                raw = state.model.score(np.full(len(chunk), -1, dtype=np.int64), user_items=block)
+            scores = extend_scores(state, _writable(raw))
+            lengths = [len(excluded[j]) for j in chunk]
+            r = np.repeat(np.arange(len(chunk)), lengths)
+            c = np.concatenate([excluded[j] for j in chunk]) if chunk else np.empty(0, np.int64)
+            ids, vals = ranking.rank(state, scores, options, k, (r, c.astype(np.int64)))
+            rows = with_history[chunk]
+            out_ids[rows, : ids.shape[1]], out_scores[rows, : ids.shape[1]] = ids, vals
+        for j in sorted(set(range(len(resolved))) - set(scorable)):  # events on unknown items only
+            i = with_history[j]
+            personal[i] = False
+            ids, vals = ranking.popular(state, options, k, excluded[j])
+            out_ids[i, : len(ids)], out_scores[i, : len(ids)] = ids, vals
+        strangers = (users < 0) & ~online
+        if strangers.any():
+            ids, vals = ranking.popular(state, options, k)
+            out_ids[strangers, : len(ids)] = ids
+            out_scores[strangers, : len(ids)] = vals
+        n_fallback = int((~personal).sum())
+        if n_fallback:
+            self._on_fallback("recommend_batch", n_fallback)
         results = [
             _answer(
                 state,
                 user_id,
-                "personalized" if users[i] >= 0 else "fallback",
+                "personalized" if personal[i] else "fallback",
                 out_ids[i],
                 out_scores[i],
             )
@@ -289,11 +455,9 @@ class RecommendationService:
         return {"model_version": state.version, "results": results}
 
     def popular(self, options: Options) -> dict[str, Any]:
-        """The most popular items passing the filters."""
+        """The most popular items passing the filters and rules."""
         state = self.state
-        allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
-        excluded = _excluded(state, options.exclude_item_ids)
-        ids, scores = _popular(state, options.k, allowed, excluded)
+        ids, scores = ranking.popular(state, options, options.k)
         return {"model_version": state.version, "items": _items(state, ids, scores)}
 
     # ------------------------------------------------------------------ items
@@ -304,7 +468,7 @@ class RecommendationService:
         attributes: dict[str, Any] = {}
         in_stock = None
         catalog = state.artifact.catalog
-        if catalog is not None and len(catalog) == state.n_items:
+        if catalog is not None and len(catalog) == state.n_items and i < state.n_items:
             row = catalog.iloc[i]
             for column, value in row.items():
                 if column in ITEM_FIELDS or column == "item_id":
@@ -314,38 +478,73 @@ class RecommendationService:
                     in_stock = None if value is None else bool(state.filters.in_stock[i])
                 else:
                     attributes[str(column)] = value
+        live = state.live
+        if live is not None and (i >= state.n_items or item_id in live.stored):
+            in_stock = bool(state.filters.in_stock[i])  # type: ignore[index]
         return {
             "item_id": item_id,
             **state.item_info[i],
             "in_stock": in_stock,
+            "hidden": bool(live is not None and live.hidden[i]),
+            "deleted": bool(live is not None and live.deleted[i]),
+            "new": i >= state.n_items,
             "attributes": attributes,
             "n_users": int(state.counts[i]),
             "popularity_rank": int(state.popular_rank[i]),
             "model_version": state.version,
         }
 
-    def similar(self, item_id: str, k: int) -> dict[str, Any]:
+    def similar(self, item_id: str, k: int, include_out_of_stock: bool = False) -> dict[str, Any]:
         """Items most similar to ``item_id``: cosine of item vectors when the model has them.
 
         Unit vectors are precomputed at load, so this is one matrix-vector product and a
-        top-k; models without vectors answer with their own ``similar_items``.
+        top-k; models without vectors answer with their own ``similar_items``. New items take
+        part through their predicted vectors (vector models), or, asked about themselves in a
+        model without vectors, through their attribute weights over trained items. Hidden,
+        deleted and (unless asked for) out-of-stock items are left out.
         """
         state = self.state
         i = _item_index(state, item_id)
-        if state.unit_vectors is not None:
-            sims = state.unit_vectors @ state.unit_vectors[i]
+        n, live = state.n_items, state.live
+        blocked = None
+        if live is not None:
+            blocked = live.blocked if include_out_of_stock else live.blocked_stock
+        if i >= n and live is not None and not live.scorable[i - n]:
+            empty = np.empty(0, np.int64)
+            return _similar_answer(state, item_id, "attributes", empty, empty.astype(np.float32))
+        new_unit = None if live is None else live.new_unit
+        if state.unit_vectors is not None and (i < n or new_unit is not None):
+            if i < n:
+                query = state.unit_vectors[i]
+            else:
+                assert new_unit is not None
+                query = new_unit[i - n]
+            sims = state.unit_vectors @ query
             if state.vector_ok is not None:
                 sims[~state.vector_ok] = -np.inf
+            if live is not None and live.new_unit is not None and live.n_new:
+                sims = np.concatenate([sims, live.new_unit @ query])
             method = "cosine"
+        elif i >= n and live is not None and live.new_weights is not None:
+            sims = np.full(state.n_total, -np.inf, dtype=np.float32)
+            sims[:n] = live.new_weights[i - n]
+            method = "attributes"
         else:  # item-kNN, EASE, popularity: the model's own item-item similarity
+            extra = 0 if blocked is None else len(blocked)
             try:
-                ids, vals = state.model.similar_items(np.array([i], dtype=np.int64), k)
+                ids, vals = state.model.similar_items(np.array([i], dtype=np.int64), k + extra)
             except NotImplementedError:
                 raise NoSimilarityError(state.model.name) from None
             keep = (ids[0] >= 0) & np.isfinite(vals[0])
-            return _similar_answer(state, item_id, "model", ids[0][keep], vals[0][keep])
+            if blocked is not None and extra:
+                keep &= ~np.isin(ids[0], blocked)
+            ids, vals = ids[0][keep][:k], vals[0][keep][:k]
+            return _similar_answer(state, item_id, "model", ids, vals)
+        sims = sims.astype(np.float32)  # a private copy: masked below
         sims[i] = -np.inf
-        ids, vals = _top_row(sims.astype(np.float32, copy=False), k)
+        if blocked is not None and len(blocked):
+            sims[blocked] = -np.inf
+        ids, vals = _top_row(sims, k)
         return _similar_answer(state, item_id, method, ids, vals)
 
     # ------------------------------------------------------------------ predictions
@@ -354,15 +553,24 @@ class RecommendationService:
         state = self.state
         i = _item_index(state, item_id)
         u = state.artifact.user_map.index_of(user_id)
+        history = state.histories.get(user_id) if state.histories is not None else None
         value = math.nan
-        if u >= 0:
+        if history is not None or i >= state.n_items:
+            row = self._score_row(state, u, history)
+            value = math.nan if row is None else float(row[i])
+        elif u >= 0:
             raw = state.model.predict(np.array([u], dtype=np.int64), np.array([i], dtype=np.int64))
             value = float(np.asarray(raw, dtype=np.float64).ravel()[0])
         strategy = "personalized"
         if not math.isfinite(value):
             strategy = "fallback"
             self._on_fallback("predict", 1)
-            value = float(state.item_means[i] if state.predicts_ratings else state.popularity[i])
+            if i >= state.n_items:  # a new item nobody can be scored for: the overall mean
+                value = float(np.mean(state.item_means)) if state.predicts_ratings else 0.0
+            else:
+                value = float(
+                    state.item_means[i] if state.predicts_ratings else state.popularity[i]
+                )
         clipped = False
         if state.predicts_ratings and state.rating_range is not None:
             low, high = state.rating_range
@@ -378,6 +586,24 @@ class RecommendationService:
             "clipped": clipped,
             "model_version": state.version,
         }
+
+    def _score_row(
+        self, state: ModelState, u: int, history: UserHistory | None
+    ) -> np.ndarray | None:
+        """One user's scores over every item (trained and new), None when nothing is known."""
+        if history is not None:
+            row = history.resolve(state, u).row
+            if row.nnz == 0 and u < 0:
+                return None
+            if state.foldin is not None:
+                raw = state.foldin.scores(row)
+            else:
+                raw = state.model.score(np.full(1, -1, dtype=np.int64), user_items=row)
+        elif u >= 0:
+            raw = state.model.score(np.array([u], dtype=np.int64))
+        else:
+            return None
+        return extend_scores(state, _writable(raw))[0]
 
     # ------------------------------------------------------------------ model card
     def model_card(self) -> dict[str, Any]:
@@ -509,19 +735,25 @@ def _unit_vectors(model: Recommender, n_items: int) -> tuple[np.ndarray | None, 
 
 
 def _item_index(state: ModelState, item_id: str) -> int:
-    i = state.artifact.item_map.index_of(item_id)
+    """Index of a trained or new item; unknown IDs raise :class:`UnknownItemError` (404)."""
+    i = item_index(state, item_id)
     if i < 0:
         raise UnknownItemError(item_id)
     return i
 
 
-def _excluded(state: ModelState, item_ids: Sequence[str]) -> np.ndarray | None:
-    """Indices of known items among ``item_ids`` (None when there are none)."""
-    if not item_ids:
-        return None
-    idx = state.artifact.item_map.index(list(item_ids))
-    idx = idx[idx >= 0]
-    return idx if len(idx) else None
+def _explain(state: ModelState, answer: dict[str, Any], history: sp.csr_matrix) -> None:
+    """Add ``because`` (the past items that contributed most) to every item of ``answer``."""
+    from nextbuy.serving.catalog import item_indices
+    from nextbuy.serving.reasons import reasons
+
+    items = answer["recommendations"]
+    ids = item_indices(state, [item["item_id"] for item in items])
+    because, note = reasons(state, sp.csr_matrix(history), ids)
+    for item, why in zip(items, because, strict=True):
+        item["because"] = why
+    if note is not None:
+        answer["explain_note"] = note
 
 
 def _seen_pairs(state: ModelState, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -542,19 +774,6 @@ def _writable(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _top_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a 2-D block, best first (argpartition at n - k: no negated copy)."""
-    n = scores.shape[1]
-    k = min(k, n)
-    if k < n:
-        part = np.argpartition(scores, n - k, axis=1)[:, n - k :]
-    else:
-        part = np.broadcast_to(np.arange(n), scores.shape).copy()
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
-
-
 def _top_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of one score row, best first, without -inf/NaN entries (argpartition + sort k)."""
     n = scores.shape[0]
@@ -567,20 +786,6 @@ def _top_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     ids, vals = part[order], vals[order]
     keep = np.isfinite(vals)
     return ids[keep], vals[keep]
-
-
-def _popular(
-    state: ModelState, k: int, allowed: np.ndarray | None, excluded: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The k most popular items passing ``allowed`` and not in ``excluded``."""
-    order = state.popular_order
-    if allowed is not None:
-        order = order[allowed[order]]
-    if excluded is not None:
-        head = order[: k + len(excluded)]
-        order = head[~np.isin(head, excluded)]
-    ids = order[:k]
-    return ids, state.popularity[ids]
 
 
 def _items(state: ModelState, ids: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:

@@ -53,3 +53,74 @@ class ServingSettings(BaseSettings):
     train_timeout_s: float = Field(
         6 * 3600, gt=0, description="A training job still running after this is stopped."
     )
+
+    # ------------------------------------------------------------------ online learning
+    online: bool = Field(
+        True,
+        description="Record /events and catalog changes in the event store and use them at "
+        "once; false serves the model read-only (those endpoints answer 503).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="Event store: a SQLAlchemy URL (postgresql+psycopg://user@host/db, "
+        "sqlite:///path.db) or a file path; default MODELS_DIR/events.db (SQLite, WAL).",
+    )
+    event_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(_default_event_weights()),
+        description="Implicit strength of each event type (value x weight); types not listed "
+        "are refused. `rating` events feed explicit models only. As JSON in the environment.",
+    )
+    purchase_events: list[str] = Field(
+        default_factory=lambda: ["purchase", "buy", "transaction"],
+        description="Event types that count as purchases for the repurchase rule.",
+    )
+    max_events_per_request: int = Field(
+        10_000, ge=1, le=100_000, description="Most events (or catalog items) in one request."
+    )
+    max_write_body_bytes: int = Field(
+        16 * 1_048_576,
+        ge=1024,
+        description="Largest body accepted by POST /events and the catalog writes.",
+    )
+    exclude_purchased: bool = Field(
+        True,
+        description="Never recommend what a user bought (events since training), even with "
+        "exclude_seen=false, except in repurchasable categories.",
+    )
+    repurchasable_categories: list[str] = Field(
+        default_factory=list,
+        description="Categories bought again and again (coffee, printer ink): their items stay "
+        "recommendable after a purchase or a view.",
+    )
+    max_per_brand: int | None = Field(
+        None, ge=1, description="At most this many items of one brand in one list (unset: no cap)."
+    )
+    boosts: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Boost (>0) or bury (<0) by attribute, in standard deviations of the "
+        'user\'s scores: {"brand": {"Acme": 0.5}, "category": {"Clearance": -1}}.',
+    )
+    cache_size: int = Field(
+        10_000, ge=0, description="Per-user recommendation answers kept (0 turns the cache off)."
+    )
+    cache_ttl_s: float = Field(
+        300.0, gt=0, description="A cached answer older than this is recomputed."
+    )
+    sync_interval_s: float = Field(
+        1.0,
+        ge=0,
+        description="How often to pick up events and catalog changes other processes wrote "
+        "(0: never; this process's own writes apply at once).",
+    )
+    sync_reads: bool = Field(
+        False,
+        description="Catch up with the event store before each personal answer, so a user's "
+        "event posted to any worker shows at once (set by nextbuy.serving.run for --workers > 1).",
+    )
+
+
+def _default_event_weights() -> dict[str, float]:
+    """The training pipeline's defaults (view 1, cart 3, purchase 5, ...), so both agree."""
+    from nextbuy.data.sources import DEFAULT_EVENT_WEIGHTS
+
+    return DEFAULT_EVENT_WEIGHTS

@@ -30,6 +30,10 @@ _UNNEST_INSERT = text(
 )
 
 
+#: Transaction-scoped advisory lock serialising event writers on PostgreSQL ("nbev" as a key).
+_WRITER_LOCK = text("SELECT pg_advisory_xact_lock(1851942262)")
+
+
 class StoreError(NextBuyError):
     """The database cannot be reached or refused a write; nothing of the batch was stored."""
 
@@ -133,6 +137,10 @@ class EventStore:
         params["received_at"] = [now] * len(rows)
         try:
             with self.engine.begin() as conn:
+                # Writers take turns (the lock ends with the transaction), so ids become visible
+                # in increasing order and a reader can follow new events by ``id > last seen``
+                # without missing a batch that committed late (SQLite serialises writers itself).
+                conn.execute(_WRITER_LOCK)
                 stored = conn.execute(_UNNEST_INSERT, params).rowcount
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the batch: {str(exc).splitlines()[0]}") from exc

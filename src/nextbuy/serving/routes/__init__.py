@@ -1,12 +1,14 @@
 """The API's routers, one per resource; ``app.create_app`` includes them all."""
 
-from nextbuy.serving.routes import admin, health, items, predict, recommend, train
+from nextbuy.serving.routes import admin, catalog, events, health, items, predict, recommend, train
 
 ROUTERS = (
     recommend.router,
     predict.router,
     items.router,
     items.popular_router,
+    events.router,
+    catalog.router,
     health.router,
     admin.router,
     train.router,

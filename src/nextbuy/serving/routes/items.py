@@ -27,6 +27,7 @@ ItemPath = Annotated[
     str, Path(max_length=256, description="The shop's item ID.", examples=["p_01234"])
 ]
 K = Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1..1000).", examples=[10])]
+AnyStock = Annotated[bool, Query(description="Also return out-of-stock items.", examples=[False])]
 
 
 def _check_k(k: int, max_k: int) -> None:
@@ -48,13 +49,17 @@ async def get_item(item_id: ItemPath, service: Service) -> ORJSONResponse:
     summary="Items similar to an item",
     responses=_NOT_FOUND,
 )
-async def similar_items(item_id: ItemPath, service: Service, k: K = 10) -> ORJSONResponse:
+async def similar_items(
+    item_id: ItemPath, service: Service, k: K = 10, include_out_of_stock: AnyStock = False
+) -> ORJSONResponse:
     """The `k` items most similar to `item_id` ("customers who bought this also bought").
 
     Factor models compare item vectors by cosine; other models use their own similarity.
+    Items added after training take part through their attributes. Hidden, deleted and
+    out-of-stock items are left out (the last unless `include_out_of_stock`).
     """
     _check_k(k, service.settings.max_k)
-    return ORJSONResponse(service.similar(item_id, k))
+    return ORJSONResponse(service.similar(item_id, k, include_out_of_stock))
 
 
 @popular_router.get("/popular", response_model=PopularResponse, summary="Most popular items")
@@ -74,8 +79,15 @@ async def popular(
     in_stock_only: Annotated[
         bool, Query(description="Only items in stock.", examples=[False])
     ] = False,
+    include_out_of_stock: AnyStock = False,
 ) -> ORJSONResponse:
     """The items most training users interacted with: what new users are shown."""
     _check_k(k, service.settings.max_k)
-    options = Options(k=k, categories=category, brands=brand, in_stock_only=in_stock_only)
+    options = Options(
+        k=k,
+        categories=category,
+        brands=brand,
+        in_stock_only=in_stock_only,
+        include_out_of_stock=include_out_of_stock,
+    )
     return ORJSONResponse(service.popular(options))

@@ -36,6 +36,8 @@ def to_options(body: RecommendOptions, settings: ServingSettings) -> Options:
         categories=body.categories,
         brands=body.brands,
         in_stock_only=body.in_stock_only,
+        include_out_of_stock=body.include_out_of_stock,
+        explain=body.explain,
     )
 
 
@@ -124,6 +126,13 @@ async def recommend_get(
         list[str] | None,
         Query(description="Item IDs never to return (repeatable).", examples=[["p_00007"]]),
     ] = None,
+    include_out_of_stock: Annotated[
+        bool, Query(description="Also return out-of-stock items.", examples=[False])
+    ] = False,
+    explain: Annotated[
+        bool,
+        Query(description="Add the past items behind each item (`because`).", examples=[False]),
+    ] = False,
 ) -> ORJSONResponse:
     """The same answer as `POST /recommend`, for clients that prefer a GET."""
     body = RecommendOptions(
@@ -133,6 +142,8 @@ async def recommend_get(
         categories=category,
         brands=brand,
         in_stock_only=in_stock_only,
+        include_out_of_stock=include_out_of_stock,
+        explain=explain,
     )
     return ORJSONResponse(
         await service.recommend_async(user_id, to_options(body, service.settings))
