@@ -51,6 +51,11 @@ def validation_split(
     return split(train, method, test_fraction=fraction, seed=seed)
 
 
+def intermediate_key(metric: str) -> str:
+    """The key under which iterative models report ``metric`` on validation each epoch."""
+    return f"valid_{metric}"
+
+
 def tune(
     train: Interactions,
     model: str,
@@ -60,11 +65,25 @@ def tune(
     seed: int = 42,
     base_params: dict[str, Any] | None = None,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
+    space: Callable[[Any], dict[str, Any]] | None = None,
+    pruner: Any = None,
+    folds: int = 1,
 ) -> TuneResult:
     """Search ``model``'s declared space, maximizing (or minimizing) ``metric`` on validation.
 
-    ``train`` is the user's training data; the test split is never seen here. Iterative
-    models report their validation metric per epoch, so hopeless trials are pruned early.
+    ``train`` is the user's training data; the test split is never seen here. Each trial fits
+    on part of it and is scored on a validation slice carved from it (per user for ranking
+    metrics, random rows for rating metrics). Iterative models (mf, bpmf, als, ials) get the
+    validation slice in ``fit`` and report the metric after every epoch through
+    ``Recommender.callback``; the pruner (default ``MedianPruner``: after 5 trials, stop one
+    whose value at an epoch is worse than the median of earlier trials at that epoch) ends
+    hopeless trials early. ``space`` replaces the model's ``search_space``. The first trial
+    evaluates ``base_params`` as they are, so the result is never worse than them.
+
+    ``folds > 1`` carves that many validation slices (seeds ``seed``, ``seed + 1``, ...) and
+    scores a trial by its mean over them: slower, but far less likely to pick parameters that
+    only suit one slice (differences of a few thousandths of NDCG are noise on small data).
+    Pruning watches the first slice.
     """
     import optuna
 
@@ -74,51 +93,98 @@ def tune(
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
     model_cls = registry.get(model)
-    space = getattr(model_cls, "search_space", None)
+    space = space or getattr(model_cls, "search_space", None)
     if space is None:
         raise ConfigError(f"model {model!r} declares no search space")
     if metric in ("rmse", "mae") and not model_cls.predicts_ratings:
-        raise ConfigError(f"{metric} needs a rating model (mf); {model!r} ranks items")
+        raise ConfigError(f"{metric} needs a rating model (mf, bpmf); {model!r} ranks items")
     if metric in ("rmse", "mae") and not train.explicit:
         raise ConfigError(f"{metric} needs explicit ratings; pass --value-col rating")
-    fit_part, valid = validation_split(train, metric, seed=seed)
+    if folds < 1:
+        raise ConfigError(f"folds must be >= 1, not {folds}")
+    carves = [validation_split(train, metric, seed=seed + f) for f in range(folds)]
     k = int(metric.split("@")[1]) if "@" in metric else 10
     maximize = METRICS[metric]
+    key = intermediate_key(metric)
     records: list[dict[str, Any]] = []
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**(base_params or {}), **space(trial)}
-        estimator = model_cls(**params)
+        if trial.user_attrs.get("baseline"):
+            params = dict(base_params or {})
+        else:
+            params = {**(base_params or {}), **space(trial)}
+        trial.set_user_attr("params", params)
         started = time.perf_counter()
-        estimator.fit(fit_part)
-        value = float(evaluate(estimator, fit_part, valid, k=k).metrics[metric])
+        last: dict[str, Any] = {}
+
+        def report(epoch: int, metrics: dict[str, float]) -> None:
+            value = metrics.get(key)
+            if value is None or not math.isfinite(value):
+                return
+            last.update(value=float(value), epoch=epoch)
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric} {value:.5f}")
+
+        values = []
+        for number, (fit_part, valid) in enumerate(carves):
+            estimator = model_cls(**params)
+            if number == 0:
+                estimator.callback = report
+            try:
+                estimator.fit(fit_part, valid)
+            except optuna.TrialPruned:
+                _record(trial, last.get("value", math.nan), started, params, "pruned", last)
+                raise
+            values.append(float(evaluate(estimator, fit_part, valid, k=k).metrics[metric]))
+        value = float(np.mean(values))
+        if folds > 1:
+            trial.set_user_attr("fold_values", values)
+        if not math.isfinite(value):
+            _record(trial, value, started, params, "failed", last)
+            raise optuna.TrialPruned("the metric is not finite")
+        _record(trial, value, started, params, "complete", last)
+        return value
+
+    def _record(
+        trial: optuna.Trial,
+        value: float,
+        started: float,
+        params: dict[str, Any],
+        state: str,
+        last: dict[str, Any],
+    ) -> None:
         record = {
             "trial": trial.number,
             "value": value,
             "seconds": round(time.perf_counter() - started, 3),
             "params": params,
+            "state": state,
         }
+        if state == "pruned" and "epoch" in last:
+            record["epoch"] = last["epoch"]
         records.append(record)
         if on_trial is not None:
             on_trial(record)
-        if not math.isfinite(value):
-            raise optuna.TrialPruned()
-        return value
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize" if maximize else "minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
+        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
+    if base_params:
+        # The current parameters go first, as they are, so tuning never returns something
+        # worse than them on validation.
+        study.enqueue_trial({}, user_attrs={"baseline": True})
     study.optimize(objective, n_trials=trials, timeout=timeout, catch=(FloatingPointError,))
-    if not records:
+    if not any(r["state"] == "complete" for r in records):
         raise ConfigError("no trial finished; raise --timeout or --trials")
     best = study.best_trial
     return TuneResult(
         model=model,
         metric=metric,
-        best_params={**(base_params or {}), **best.params},
+        best_params=dict(best.user_attrs["params"]),
         best_value=float(best.value),
         trials=records,
     )
@@ -142,17 +208,28 @@ def write_config(result: TuneResult, path: Path, base: Config | None = None) -> 
 
 
 def plot_trials(result: TuneResult, path: Path) -> Path:
-    """PNG of the metric by trial, with the running best."""
+    """PNG of the metric by trial (pruned trials at their last reported value), running best."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    numbers = np.array([t["trial"] for t in result.trials])
-    values = np.array([t["value"] for t in result.trials])
+    done = [t for t in result.trials if t.get("state", "complete") == "complete"]
+    pruned = [t for t in result.trials if t.get("state") == "pruned"]
+    numbers = np.array([t["trial"] for t in done])
+    values = np.array([t["value"] for t in done])
     best = (np.maximum if METRICS[result.metric] else np.minimum).accumulate(values)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.scatter(numbers, values, s=18, label="trial", color="#4c72b0")
+    if pruned:
+        ax.scatter(
+            [t["trial"] for t in pruned],
+            [t["value"] for t in pruned],
+            s=22,
+            marker="x",
+            color="#8c8c8c",
+            label="pruned (last value)",
+        )
     ax.step(numbers, best, where="post", label="best so far", color="#dd8452")
     ax.set_xlabel("trial")
     ax.set_ylabel(result.metric)

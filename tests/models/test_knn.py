@@ -31,7 +31,8 @@ def cosine(x: np.ndarray, shrink: float = 0.0) -> np.ndarray:
 
 
 def test_similarity_is_cosine() -> None:
-    model = registry.create("itemknn", neighbors=10).fit(Interactions.from_csr(X))
+    plain = {"shrinkage": 0.0, "weighting": "binary"}
+    model = registry.create("itemknn", neighbors=10, **plain).fit(Interactions.from_csr(X))
     np.testing.assert_allclose(model.similarity_.toarray(), cosine(X), atol=1e-6)
     # items 0 and 1 share users 0 and 3: 2 / (sqrt(3) * sqrt(3))
     assert abs(model.similarity_[0, 1] - 2 / 3) < 1e-6
@@ -51,7 +52,7 @@ def test_keeps_top_k_per_row() -> None:
     rng = np.random.default_rng(0)
     x = sp.random(300, 80, density=0.1, random_state=rng, format="csr", dtype=np.float32)
     x.data[:] = 1.0
-    model = registry.create("itemknn", neighbors=7).fit(Interactions.from_csr(x))
+    model = registry.create("itemknn", neighbors=7, shrinkage=0.0).fit(Interactions.from_csr(x))
     full = cosine(x.toarray().astype(np.float64))
     sim = model.similarity_
     assert (np.diff(sim.indptr) <= 7).all()

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State
+from nextbuy.models.base import Recommender, State, ranking_snapshot
 from nextbuy.models.foldin import ridge_fold_in
 from nextbuy.models.popularity import fill_rows, popularity_share
 from nextbuy.models.registry import register
@@ -82,7 +82,10 @@ class ALS(Recommender):
         valid: Interactions | None = None,
         show_progress: bool = False,
     ) -> ALS:
-        """Factorise the confidence matrix with implicit's conjugate-gradient ALS."""
+        """Factorise the confidence matrix with implicit's conjugate-gradient ALS.
+
+        ``valid`` only feeds :attr:`callback` (validation ranking metrics after each sweep).
+        """
         p = self.params
         confidence = self._confidence(train.csr)
         common = {
@@ -112,11 +115,20 @@ class ALS(Recommender):
                 )
 
             def callback(iteration: int, elapsed: float, loss: float | None) -> None:
+                metrics: dict[str, float] = {}
                 if loss is None:
                     advance()
                 else:
                     losses.append(float(loss))
+                    metrics["train_loss"] = float(loss)
                     advance(loss=float(loss))
+                if self.callback is not None:
+                    if valid is not None:
+                        users, items = to_numpy(model.user_factors), to_numpy(model.item_factors)
+                        metrics.update(
+                            ranking_snapshot(lambda u: users[u] @ items.T, train.csr, valid)
+                        )
+                    self._epoch_end(iteration, metrics)
 
             model.fit(confidence, show_progress=False, callback=callback)
         if hasattr(model, "to_cpu"):
@@ -188,6 +200,17 @@ class ALS(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return np.asarray(self.item_factors_)
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        """Optuna space: dimension, L2, confidence slope and scheme, sweeps."""
+        return {
+            "factors": trial.suggest_categorical("factors", [16, 32, 64, 128]),
+            "regularization": trial.suggest_float("regularization", 0.01, 100.0, log=True),
+            "alpha": trial.suggest_float("alpha", 0.1, 50.0, log=True),
+            "weighting": trial.suggest_categorical("weighting", ["linear", "log"]),
+            "iterations": trial.suggest_int("iterations", 5, 30),
+        }
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> State:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +17,8 @@ from nextbuy.retrieval import cosine_neighbours, topk
 
 #: Learned state a model hands to :meth:`Recommender.save`: dense arrays and CSR matrices only.
 State = dict[str, np.ndarray | sp.csr_matrix]
+#: Per-epoch hook of iterative models: ``callback(epoch, metrics)``, see ``Recommender.callback``.
+EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 class Recommender(ABC):
@@ -31,6 +34,12 @@ class Recommender(ABC):
     predicts_ratings: ClassVar[bool] = False
     #: Hyper-parameters and their defaults; the constructor accepts exactly these.
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Optional hook that iterative models (mf, als, ials, bpmf) call after each epoch (0-based)
+    #: with what they measured, e.g. ``{"train_rmse": .., "valid_rmse": ..}``; ranking models add
+    #: ``valid_ndcg@10`` and friends when ``fit`` was given ``valid``. It may raise to stop
+    #: training (the tuner raises ``optuna.TrialPruned``). Set it on the instance; it is not a
+    #: hyper-parameter and is never saved.
+    callback: EpochCallback | None = None
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -64,6 +73,11 @@ class Recommender(ABC):
         show_progress: bool = False,
     ) -> Recommender:
         """Learn from ``train`` (``valid`` only for early stopping); returns self."""
+
+    def _epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Hand one epoch's measurements to :attr:`callback`, when one is set."""
+        if self.callback is not None:
+            self.callback(epoch, metrics)
 
     def _remember(self, train: Interactions) -> None:
         """Store the shape and training matrix every model needs at scoring time."""
@@ -243,6 +257,44 @@ class Recommender(ABC):
 
 
 # ---------------------------------------------------------------------- helpers
+def ranking_snapshot(
+    score: Callable[[np.ndarray], np.ndarray],
+    seen: sp.csr_matrix,
+    valid: Interactions,
+    k: int = 10,
+    max_users: int = 2000,
+    batch_size: int = 1024,
+) -> dict[str, float]:
+    """``valid_<metric>@k`` of a model mid-training, for :attr:`Recommender.callback`.
+
+    ``score(users)`` gives dense score rows; ``seen`` (the training CSR) is excluded as in the
+    evaluation. At most ``max_users`` users with validation items are scored (a fixed, seeded
+    sample), so a snapshot costs a bounded fraction of an epoch on large data.
+    """
+    from nextbuy.evaluation.metrics import pairs_in, ranking_metrics  # no import cycle at load
+
+    users, items = valid.users.astype(np.int64), valid.items.astype(np.int64)
+    keep = ~pairs_in(seen, users, items)
+    truth = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (users[keep], items[keep])),
+        shape=seen.shape,
+    )
+    truth.sum_duplicates()
+    eval_users = np.flatnonzero(np.diff(truth.indptr))
+    if len(eval_users) > max_users:
+        rng = np.random.default_rng(0)
+        eval_users = np.sort(rng.choice(eval_users, max_users, replace=False))
+    recs = np.empty((len(eval_users), k), dtype=np.int32)
+    for start in range(0, len(eval_users), batch_size):
+        batch = eval_users[start : start + batch_size]
+        scores = np.array(score(batch), dtype=np.float32)
+        r, c = seen[batch].nonzero()
+        scores[r, c] = -np.inf
+        recs[start : start + len(batch)] = topk(scores, k)[0]
+    metrics = ranking_metrics(recs, truth[eval_users], k=k, n_items=seen.shape[1])
+    return {f"valid_{name}": float(value) for name, value in metrics.items()}
+
+
 def _rows(matrix: sp.csr_matrix, users: np.ndarray, n_rows: int) -> sp.csr_matrix:
     """CSR rows for ``users``; out-of-range users get empty rows."""
     known = (users >= 0) & (users < n_rows)

@@ -222,11 +222,14 @@ class MF(Recommender):
                     advance(train_rmse=train_rmse, lr=f"{lr:.2g}")
                     if lr_plan is None:
                         scheduler.step(train_rmse)
+                        self._epoch_end(epoch, {"train_rmse": train_rmse})
                     continue
                 with torch.no_grad():
                     valid_rmse = float(torch.sqrt(((module(vu, vi)[0] - vr) ** 2).mean()))
                 history["valid_rmse"].append(valid_rmse)
                 advance(train_rmse=train_rmse, valid_rmse=valid_rmse, lr=f"{lr:.2g}")
+                if lr_plan is None:  # a refit replays epochs already reported
+                    self._epoch_end(epoch, {"train_rmse": train_rmse, "valid_rmse": valid_rmse})
                 scheduler.step(valid_rmse)
                 if valid_rmse < best[0] - 1e-5:
                     best = (valid_rmse, copy.deepcopy(module.state_dict()), epoch)
@@ -332,6 +335,19 @@ class MF(Recommender):
 
     def item_vectors(self) -> np.ndarray:
         return np.asarray(self.item_factors_)
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        """Optuna space: dimension, step size, L2s, batch size and the seed design's layers."""
+        return {
+            "factors": trial.suggest_categorical("factors", [16, 32, 64, 128, 256]),
+            "lr": trial.suggest_float("lr", 1e-3, 0.1, log=True),
+            "l2": trial.suggest_float("l2", 1e-3, 1.0, log=True),
+            "bias_l2": trial.suggest_float("bias_l2", 1e-4, 0.3, log=True),
+            "batch_size": trial.suggest_categorical("batch_size", [1024, 4096, 8192, 32768]),
+            "dropout": trial.suggest_categorical("dropout", [0.0, 0.1, 0.3]),
+            "batch_norm": trial.suggest_categorical("batch_norm", [False, True]),
+        }
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> State:

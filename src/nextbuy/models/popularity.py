@@ -110,6 +110,11 @@ class Popularity(Recommender):
         out_scores[unknown] = -np.inf
         return out_ids, out_scores
 
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        """Optuna space: count users or sum values."""
+        return {"weighting": trial.suggest_categorical("weighting", ["count", "value"])}
+
     def state(self) -> State:
         return {"popularity": self.popularity_}
 

@@ -18,7 +18,19 @@ def register(cls: type[Recommender]) -> type[Recommender]:
 
 def _load_builtins() -> None:
     # Imported here so that registering is a side effect of asking, not of importing the package.
-    from nextbuy.models import als, bpr, ease, knn, mf, popularity  # noqa: F401
+    from nextbuy.models import (  # noqa: F401
+        als,
+        blend,
+        bpmf,
+        bpr,
+        ease,
+        ials,
+        knn,
+        mf,
+        popularity,
+        rp3beta,
+        userease,
+    )
 
 
 def available() -> list[str]:
