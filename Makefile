@@ -38,7 +38,8 @@ serve: setup
 bench: bench-quality bench-speed bench-load
 
 bench-quality: setup
-	$(BIN)/python benchmarks/quality.py --movielens $(MOVIELENS) --protocol all
+	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "peers extra not installed; quality.py skips missing peers"
+	$(BIN)/python benchmarks/quality.py --movielens $(MOVIELENS) --protocol all --peers
 
 bench-speed: setup
 	$(BIN)/python benchmarks/speed.py

@@ -7,7 +7,7 @@ shipped defaults (tuned on validation slices of the protocol's *training* split 
 ``benchmarks/tune_defaults.py``, recorded in ``config/default.yaml``). With ``--peers`` the
 same splits also train Surprise (SVD, SVD++), implicit (ALS, BPR, cosine item-kNN) and
 LightFM (WARP) with the settings of the issue's peer table, when they are installed (extra
-``bench``; LightFM needs a patched sdist build, see ``docs/benchmarks.md``).
+``bench``; LightFM needs a patched sdist build, see the README's Benchmarks section).
 
 Every row reports the fit time and the time to recommend top-10 (seen items excluded) to
 every user, each the fastest of ``--repeat`` runs (3). Ranking metrics of rating models
@@ -269,7 +269,7 @@ def lightfm_peer(train: Interactions, test: Interactions) -> list[Row]:
     try:
         from lightfm import LightFM
     except ImportError:
-        print("peers: lightfm not installed (see docs/benchmarks.md for its build); skipped")
+        print("peers: lightfm not installed (see the README, Benchmarks, for its build); skipped")
         return []
     x = sp.coo_matrix(train.binary_csr())
 

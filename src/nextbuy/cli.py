@@ -197,7 +197,10 @@ def train(
         typer.Option(help="Also train on the events stored here (sqlite:///f.db, postgresql://)."),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model: als, bpr, ease, itemknn, mf, popularity.")
+        str | None,
+        typer.Option(
+            help="popularity, itemknn, ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+        ),
     ] = None,
     items: Annotated[
         Path | None, typer.Option(help="Catalog file (item_id,name,brand,...).")
