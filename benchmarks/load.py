@@ -100,12 +100,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(model_dir: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m nextbuy.serving`` in its own process; returns once /ready answers 200."""
+def start_server(
+    model_dir: Path, port: int, workers: int, log: Path, cache: bool = False
+) -> subprocess.Popen[bytes]:
+    """``python -m nextbuy.serving`` in its own process; returns once /ready answers 200.
+
+    The per-user answer cache is off unless ``cache``: the benchmark reuses 1,000 users, so
+    with it on most answers would be cache hits rather than scoring.
+    """
     cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
            "--port", str(port), "--workers", str(workers)]  # fmt: skip
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+        env = {**os.environ, "NEXTBUY_CACHE_SIZE": os.environ.get("NEXTBUY_CACHE_SIZE", "0")}
+        if cache:
+            env.pop("NEXTBUY_CACHE_SIZE")
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -285,6 +294,9 @@ def main() -> None:
     parser.add_argument("--batch-rate", type=float, default=20, help="req/s of 100-user batches")
     parser.add_argument("--wrk-connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--cache", action="store_true", help="leave the per-user answer cache on (default off)"
+    )
     args = parser.parse_args()
 
     missing = [tool for tool in ("hey", "wrk") if shutil.which(tool) is None]
@@ -295,7 +307,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = args.models / "server.log"
-    server = start_server(model_dir, port, args.workers, log)
+    server = start_server(model_dir, port, args.workers, log, cache=args.cache)
     results: list[Result] = []
 
     def measured(run: Callable[[], Result]) -> None:

@@ -58,10 +58,10 @@ class EvaluationConfig(_Strict):
 class Config(_Strict):
     """The whole training configuration; ``config/default.yaml`` documents every field."""
 
-    data: DataConfig = Field(default_factory=DataConfig)
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    data: DataConfig = Field(default_factory=lambda: DataConfig())
+    split: SplitConfig = Field(default_factory=lambda: SplitConfig())
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig())
+    evaluation: EvaluationConfig = Field(default_factory=lambda: EvaluationConfig())
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def model_params(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nextbuy.config import load_config
+from nextbuy.training import TrainResult
 
 #: Metrics the demo and `nextbuy train` print (all of them are in the manifest and --json).
 COMPACT_METRICS = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage", "rmse", "mae"]
@@ -17,7 +18,7 @@ COMPACT_METRICS = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage",
 
 def run_demo(
     data_dir: Path, models_dir: Path, seed: int = 42, show_progress: bool = True
-) -> dict[str, object]:
+) -> dict[str, TrainResult]:
     """Generate the built-in shop, train ALS (events) and MF (ratings), evaluate, recommend.
 
     Returns the training results by model name so tests can assert on the same numbers
@@ -37,7 +38,7 @@ def run_demo(
         f"{len(shop.ratings):,} ratings, {len(shop.items):,} products -> {data_dir}"
     )
     config = load_config()
-    results = {}
+    results: dict[str, TrainResult] = {}
     console.print("[bold]2. ALS on implicit events[/bold] (per-user 20% held out)")
     results["als"] = train_model(
         paths["interactions"],

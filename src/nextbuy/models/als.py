@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,7 +50,7 @@ class ALS(Recommender):
     """
 
     name = "als"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions
         "regularization": 30.0,  # L2 on the factors (implicit's lambda, unscaled; tuned on ML-100K)
         "alpha": 2.0,  # confidence slope: c = 1 + alpha * f(value)

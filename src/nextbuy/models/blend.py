@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,7 +48,7 @@ class Blend(Recommender):
     """
 
     name = "blend"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "components": {"ease": {}, "ials": {}, "userease": {}},  # model -> params over defaults
         # weight of each one's z-scores; tuned on ML-100K (mean over six validation slices)
         "weights": {"ease": 1.0, "ials": 3.0, "userease": 1.5},

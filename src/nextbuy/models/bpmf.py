@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -122,7 +122,7 @@ class BPMF(Recommender):
 
     name = "bpmf"
     predicts_ratings = True
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 8,  # latent dimensions of each sample
         "sweeps": 200,  # Gibbs sweeps (users, items, priors and noise each time)
         "burn_in": 10,  # first sweeps left out of the average

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +28,7 @@ class BPR(Recommender):
     """
 
     name = "bpr"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions (implicit adds one bias column)
         "learning_rate": 0.0062,  # SGD step size
         "regularization": 0.00017,  # L2 on the factors touched by each update (tuned on ML-100K)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -83,7 +83,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "regularization": 470.0,  # lambda added to the Gram diagonal; tuned on ML-100K
         "dropout": 0.66,  # EDLAE: adds dropout / (1 - dropout) * diag(X^T X) to the diagonal
         "weighting": "binary",  # input values: "binary", or 1 + alpha * "linear"/"log" value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,7 +84,7 @@ class IALS(Recommender):
     """
 
     name = "ials"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions
         "regularization": 0.38,  # L2 scale (reg above); tuned on ML-100K
         "unobserved_weight": 0.165,  # a0: weight of the squared score of every pair

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,7 +102,7 @@ class ItemKNN(Recommender):
     """
 
     name = "itemknn"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "neighbors": 10,  # similar items kept per item (K); tuned on ML-100K
         "shrinkage": 25.0,  # added to the cosine denominator; damps rarely co-occurring pairs
         "weighting": "log",  # input values: "binary", or 1 + alpha * "linear"/"log" value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,7 +38,7 @@ class MF(Recommender):
 
     name = "mf"
     predicts_ratings = True
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions
         "epochs": 100,  # maximum passes over the training ratings
         "batch_size": 8192,  # ratings per Adam step; 0 = full batch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,7 +51,7 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         # "count": distinct users per item; "value": sum of interaction values (e.g. quantities)
         "weighting": "count",
     }

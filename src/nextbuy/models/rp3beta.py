@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,7 +85,7 @@ class RP3beta(ItemKNN):
     """
 
     name = "rp3beta"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "alpha": 0.95,  # element-wise exponent of the transition probabilities
         "beta": 0.63,  # popularity penalty: divide by pop_j ** beta
         "neighbors": 214,  # items kept per item (top-K); all three tuned on ML-100K

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +31,7 @@ class UserEASE(Recommender):
     """
 
     name = "userease"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "regularization": 190.0,  # lambda added to the user Gram diagonal; tuned on ML-100K
         "dropout": 0.79,  # EDLAE emphasis: adds dropout / (1 - dropout) * user counts
         "max_users": 30_000,  # refuse more users: fitting needs ~12 * n_users^2 bytes
