@@ -17,3 +17,7 @@ class ArtifactError(NextBuyError):
 
 class ConfigError(NextBuyError):
     """A configuration file or a --set override is invalid."""
+
+
+class UnsupportedOperation(NextBuyError):
+    """The model cannot do this (e.g. similar items without any item representation)."""

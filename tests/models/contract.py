@@ -79,7 +79,7 @@ class RecommenderContract:
     explicit: ClassVar[bool] = False
 
     def make_model(self) -> Recommender:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define make_model()")
 
     # ------------------------------------------------------------------ fixtures
     @pytest.fixture(scope="class")

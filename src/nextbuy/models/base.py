@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ArtifactError, ConfigError
+from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
 from nextbuy.retrieval import cosine_neighbours, topk
 
 #: Learned state a model hands to :meth:`Recommender.save`: dense arrays and CSR matrices only.
@@ -176,7 +176,7 @@ class Recommender(ABC):
         items = np.asarray(items, dtype=np.int64).ravel()
         vectors = self.item_vectors()
         if vectors is None:
-            raise NotImplementedError(f"{self.name} has no item representation")
+            raise UnsupportedOperation(f"{self.name} has no item representation")
         return cosine_neighbours(vectors, items, k)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

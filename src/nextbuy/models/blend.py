@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
+from nextbuy.errors import ConfigError, UnsupportedOperation
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender, State
 from nextbuy.models.registry import register
@@ -109,9 +109,9 @@ class Blend(Recommender):
         for key in sorted(self.components_, key=lambda c: -float(weights[c])):
             try:
                 return self.components_[key].similar_items(items, k)
-            except NotImplementedError:
+            except UnsupportedOperation:
                 continue
-        raise NotImplementedError("blend: no component has item similarities")
+        raise UnsupportedOperation("blend: no component has item similarities")
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from nextbuy.errors import UnsupportedOperation
 from nextbuy.models.base import Recommender
 from nextbuy.serving import ranking
 from nextbuy.serving.catalog import Rules, attach_catalog, extend_scores, item_index
@@ -533,7 +534,7 @@ class RecommendationService:
             extra = 0 if blocked is None else len(blocked)
             try:
                 ids, vals = state.model.similar_items(np.array([i], dtype=np.int64), k + extra)
-            except NotImplementedError:
+            except UnsupportedOperation:
                 raise NoSimilarityError(state.model.name) from None
             keep = (ids[0] >= 0) & np.isfinite(vals[0])
             if blocked is not None and extra:
