@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from nextbuy.artifacts import save_artifact
 from nextbuy.data.interactions import Interactions
 from nextbuy.data.synthetic import generate_shop
 from nextbuy.models import registry
+from nextbuy.serving.process import running_server
 
 PARAMS = {
     "als": {"factors": 64, "iterations": 5},
@@ -42,40 +41,13 @@ PARAMS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(model_dir: Path, database_url: str, log: Path) -> Iterator[str]:
     """``python -m nextbuy.serving`` on a free port with its store at ``database_url``."""
-    port = free_port()
-    env = {**os.environ, "NEXTBUY_DATABASE_URL": database_url, "NEXTBUY_ACCESS_LOG": "false",
-           "NEXTBUY_LOG_LEVEL": "warning", "NEXTBUY_CACHE_SIZE": "0"}  # fmt: skip
-    cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
-           "--port", str(port)]  # fmt: skip
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log.read_text()}")
-            try:
-                if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    env = {"NEXTBUY_DATABASE_URL": database_url, "NEXTBUY_ACCESS_LOG": "false",
+           "NEXTBUY_LOG_LEVEL": "warning", "NEXTBUY_CACHE_SIZE": "0", }  # fmt: skip
+    with running_server(model_dir, log, env=env) as proc:
+        yield proc.url
 
 
 def events_for(user: str, items: list[str], n: int, seed: int) -> list[dict]:

@@ -16,8 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +32,7 @@ from nextbuy.artifacts import save_artifact
 from nextbuy.data.interactions import Interactions
 from nextbuy.data.synthetic import generate_shop
 from nextbuy.models import registry
+from nextbuy.serving.process import running_server
 from nextbuy.store import EventStore
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -87,43 +86,13 @@ def database(backend: str, pg_url: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(model_dir: Path, database_url: str, log: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "NEXTBUY_DATABASE_URL": database_url,
-        "NEXTBUY_ACCESS_LOG": "false",
-        "NEXTBUY_LOG_LEVEL": "warning",
-    }
-    cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
-           "--port", str(port)]  # fmt: skip
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log.read_text()}")
-            try:
-                if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    """``python -m nextbuy.serving`` on a free port with its store at ``database_url``."""
+    env = {"NEXTBUY_DATABASE_URL": database_url, "NEXTBUY_ACCESS_LOG": "false",
+           "NEXTBUY_LOG_LEVEL": "warning", }  # fmt: skip
+    with running_server(model_dir, log, env=env) as proc:
+        yield proc.url
 
 
 def post_all(url: str, bodies: list[bytes], clients: int) -> tuple[float, int]:

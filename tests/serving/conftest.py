@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +16,7 @@ from nextbuy.artifacts import ModelArtifact, load_artifact, save_artifact
 from nextbuy.data.interactions import Interactions
 from nextbuy.models import registry
 from nextbuy.serving.app import create_app
+from nextbuy.serving.process import ServerProcess, running_server
 from nextbuy.serving.settings import ServingSettings
 
 API_KEY = "test-key-0123456789"
@@ -108,52 +103,16 @@ def private_models(shop: Shop, tmp_path: Path) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    """A real ``python -m nextbuy.serving`` process on a free port."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
+#: A real ``python -m nextbuy.serving`` process on a free port.
+LiveServer = ServerProcess
 
 
 @contextmanager
 def serve(model_dir: Path, log: Path, workers: int = 1) -> Iterator[LiveServer]:
     """Run ``python -m nextbuy.serving`` on a free port until the block ends."""
-    port = free_port()
-    env = {**os.environ, "NEXTBUY_API_KEY": API_KEY, "NEXTBUY_ACCESS_LOG": "true"}
-    cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
-           "--port", str(port), "--workers", str(workers)]  # fmt: skip
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server not ready in 60 s:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield LiveServer(url, proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = {"NEXTBUY_API_KEY": API_KEY, "NEXTBUY_ACCESS_LOG": "true"}
+    with running_server(model_dir, log, env=env, workers=workers, timeout=60) as server:
+        yield server
 
 
 @pytest.fixture()
