@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State, ranking_snapshot
+from nextbuy.models.base import Recommender, ranking_snapshot
 from nextbuy.models.foldin import ridge_fold_in
 from nextbuy.models.popularity import fill_rows, popularity_share
 from nextbuy.models.registry import register
@@ -50,6 +50,7 @@ class ALS(Recommender):
     """
 
     name = "als"
+    state_attributes: ClassVar[tuple[str, ...]] = ("user_factors", "item_factors", "popularity")
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions
         "regularization": 30.0,  # L2 on the factors (implicit's lambda, unscaled; tuned on ML-100K)
@@ -211,16 +212,3 @@ class ALS(Recommender):
             "weighting": trial.suggest_categorical("weighting", ["linear", "log"]),
             "iterations": trial.suggest_int("iterations", 5, 30),
         }
-
-    # ------------------------------------------------------------------ persistence
-    def state(self) -> State:
-        return {
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-            "popularity": self.popularity_,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
-        self.popularity_ = state["popularity"]

@@ -32,6 +32,8 @@ class Recommender(ABC):
     name: ClassVar[str] = ""
     #: True when ``predict`` returns ratings on the training data's scale.
     predicts_ratings: ClassVar[bool] = False
+    #: Learned arrays saved as ``<name>.npy``/``.npz`` from attributes ``<name>_`` (see state()).
+    state_attributes: ClassVar[tuple[str, ...]] = ()
     #: Hyper-parameters and their defaults; the constructor accepts exactly these.
     defaults: ClassVar[dict[str, Any]] = {}
     #: Optional hook that iterative models (mf, als, ials, bpmf) call after each epoch (0-based)
@@ -196,13 +198,20 @@ class Recommender(ABC):
         return out
 
     # ------------------------------------------------------------------ persistence
-    @abstractmethod
     def state(self) -> State:
-        """Learned arrays to persist (the training matrix is saved by the base class)."""
+        """Learned arrays to persist (the training matrix is saved by the base class).
 
-    @abstractmethod
+        By default each name in ``state_attributes`` is saved from the attribute ``name_``;
+        models with scalars or conversions override this and :meth:`set_state`.
+        """
+        if not self.state_attributes:
+            raise TypeError(f"{type(self).__name__} declares no state_attributes")
+        return {name: getattr(self, f"{name}_") for name in self.state_attributes}
+
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore learned arrays produced by :meth:`state` (arrays may be memory-mapped)."""
+        for name in self.state_attributes:
+            setattr(self, f"{name}_", state[name])
 
     def save(self, path: str | Path) -> None:
         """Write params.json, one .npy per dense array and one .npz per CSR matrix (no pickle)."""

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.als import to_numpy, use_cuda
-from nextbuy.models.base import Recommender, State
+from nextbuy.models.base import Recommender
 from nextbuy.models.popularity import fill_rows, popularity_share
 from nextbuy.models.registry import register
 from nextbuy.progress import progress_bar
@@ -28,6 +28,7 @@ class BPR(Recommender):
     """
 
     name = "bpr"
+    state_attributes: ClassVar[tuple[str, ...]] = ("user_factors", "item_factors", "popularity")
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # latent dimensions (implicit adds one bias column)
         "learning_rate": 0.0062,  # SGD step size
@@ -144,15 +145,3 @@ class BPR(Recommender):
             "regularization": trial.suggest_float("regularization", 1e-4, 0.3, log=True),
             "iterations": trial.suggest_int("iterations", 20, 300, log=True),
         }
-
-    def state(self) -> State:
-        return {
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-            "popularity": self.popularity_,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
-        self.popularity_ = state["popularity"]

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State, pad_neighbours
+from nextbuy.models.base import Recommender, pad_neighbours
 from nextbuy.models.popularity import fill_rows, popularity_share
 from nextbuy.models.registry import register
 from nextbuy.models.weighting import weigh_rows
@@ -83,6 +83,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
+    state_attributes: ClassVar[tuple[str, ...]] = ("weights", "popularity")
     defaults: ClassVar[dict[str, Any]] = {
         "regularization": 470.0,  # lambda added to the Gram diagonal; tuned on ML-100K
         "dropout": 0.66,  # EDLAE: adds dropout / (1 - dropout) * diag(X^T X) to the diagonal
@@ -144,10 +145,3 @@ class EASE(Recommender):
             "regularization": trial.suggest_float("regularization", 10.0, 3000.0, log=True),
             "dropout": trial.suggest_float("dropout", 0.0, 0.8),
         }
-
-    def state(self) -> State:
-        return {"weights": self.weights_, "popularity": self.popularity_}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.weights_ = state["weights"]
-        self.popularity_ = state["popularity"]

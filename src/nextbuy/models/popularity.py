@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State
+from nextbuy.models.base import Recommender
 from nextbuy.models.registry import register
 
 
@@ -51,6 +51,7 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
+    state_attributes: ClassVar[tuple[str, ...]] = ("popularity",)
     defaults: ClassVar[dict[str, Any]] = {
         # "count": distinct users per item; "value": sum of interaction values (e.g. quantities)
         "weighting": "count",
@@ -114,9 +115,3 @@ class Popularity(Recommender):
     def search_space(trial: Any) -> dict[str, Any]:
         """Optuna space: count users or sum values."""
         return {"weighting": trial.suggest_categorical("weighting", ["count", "value"])}
-
-    def state(self) -> State:
-        return {"popularity": self.popularity_}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.popularity_ = state["popularity"]

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State
+from nextbuy.models.base import Recommender
 from nextbuy.models.ease import ease_solution
 from nextbuy.models.popularity import fill_rows, popularity_share
 from nextbuy.models.registry import register
@@ -31,6 +31,7 @@ class UserEASE(Recommender):
     """
 
     name = "userease"
+    state_attributes: ClassVar[tuple[str, ...]] = ("weights", "p_diag", "popularity")
     defaults: ClassVar[dict[str, Any]] = {
         "regularization": 190.0,  # lambda added to the user Gram diagonal; tuned on ML-100K
         "dropout": 0.79,  # EDLAE emphasis: adds dropout / (1 - dropout) * user counts
@@ -105,11 +106,3 @@ class UserEASE(Recommender):
             "regularization": trial.suggest_float("regularization", 10.0, 3000.0, log=True),
             "dropout": trial.suggest_float("dropout", 0.0, 0.85),
         }
-
-    def state(self) -> State:
-        return {"weights": self.weights_, "p_diag": self.p_diag_, "popularity": self.popularity_}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.weights_ = state["weights"]
-        self.p_diag_ = state["p_diag"]
-        self.popularity_ = state["popularity"]
