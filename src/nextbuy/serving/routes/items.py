@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path
 
 from nextbuy.serving.deps import Service
 from nextbuy.serving.responses import ORJSONResponse
+from nextbuy.serving.routes.params import AnyStock, Brands, Categories, InStockOnly, K
 from nextbuy.serving.schemas import (
     INVALID,
-    MAX_K,
     ErrorMessage,
     ItemDetail,
     PopularResponse,
@@ -26,8 +26,6 @@ _NOT_FOUND = {404: {"model": ErrorMessage, "description": "The item is unknown."
 ItemPath = Annotated[
     str, Path(max_length=256, description="The shop's item ID.", examples=["p_01234"])
 ]
-K = Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1..1000).", examples=[10])]
-AnyStock = Annotated[bool, Query(description="Also return out-of-stock items.", examples=[False])]
 
 
 def _check_k(k: int, max_k: int) -> None:
@@ -66,19 +64,9 @@ async def similar_items(
 async def popular(
     service: Service,
     k: K = 10,
-    category: Annotated[
-        list[str] | None,
-        Query(
-            description="Only these categories (repeat for any of several).", examples=[["shoes"]]
-        ),
-    ] = None,
-    brand: Annotated[
-        list[str] | None,
-        Query(description="Only these brands (repeat for any of several).", examples=[["Acme"]]),
-    ] = None,
-    in_stock_only: Annotated[
-        bool, Query(description="Only items in stock.", examples=[False])
-    ] = False,
+    category: Categories = None,
+    brand: Brands = None,
+    in_stock_only: InStockOnly = False,
     include_out_of_stock: AnyStock = False,
 ) -> ORJSONResponse:
     """The items most training users interacted with: what new users are shown."""

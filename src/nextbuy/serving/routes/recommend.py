@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from nextbuy.serving.deps import Service
 from nextbuy.serving.responses import ORJSONResponse
+from nextbuy.serving.routes.params import AnyStock, Brands, Categories, InStockOnly, K
 from nextbuy.serving.schemas import (
     INVALID,
-    MAX_K,
     BatchRecommendRequest,
     BatchRecommendResponse,
     ErrorMessage,
@@ -103,22 +103,10 @@ async def recommend_get(
         Path(max_length=256, description="The shop's user ID.", examples=["u_00042"]),
     ],
     service: Service,
-    k: Annotated[
-        int, Query(ge=1, le=MAX_K, description="How many items (1..1000).", examples=[10])
-    ] = 10,
-    category: Annotated[
-        list[str] | None,
-        Query(
-            description="Only these categories (repeat for any of several).", examples=[["shoes"]]
-        ),
-    ] = None,
-    brand: Annotated[
-        list[str] | None,
-        Query(description="Only these brands (repeat for any of several).", examples=[["Acme"]]),
-    ] = None,
-    in_stock_only: Annotated[
-        bool, Query(description="Only items in stock.", examples=[False])
-    ] = False,
+    k: K = 10,
+    category: Categories = None,
+    brand: Brands = None,
+    in_stock_only: InStockOnly = False,
     exclude_seen: Annotated[
         bool, Query(description="Leave out items the user already had.", examples=[True])
     ] = True,
@@ -126,9 +114,7 @@ async def recommend_get(
         list[str] | None,
         Query(description="Item IDs never to return (repeatable).", examples=[["p_00007"]]),
     ] = None,
-    include_out_of_stock: Annotated[
-        bool, Query(description="Also return out-of-stock items.", examples=[False])
-    ] = False,
+    include_out_of_stock: AnyStock = False,
     explain: Annotated[
         bool,
         Query(description="Add the past items behind each item (`because`).", examples=[False]),
