@@ -45,16 +45,20 @@ TimeCol = Annotated[str | None, typer.Option(help="Column holding timestamps.")]
 EventCol = Annotated[str | None, typer.Option(help="Column holding event types (view, ...).")]
 
 
-def _data_overrides(
+def _config_with_columns(
+    config: Path | None,
     fmt: str | None,
     user_col: str,
     item_col: str,
     value_col: str | None,
     time_col: str | None,
     event_col: str | None,
-) -> dict[str, Any]:
-    """Column options as a partial DataConfig (only what the user actually set)."""
-    out: dict[str, Any] = {"user_col": user_col, "item_col": item_col}
+) -> Any:
+    """The YAML config (or the default) with the column options the user actually set."""
+    from nextbuy.config import load_config
+
+    cfg = load_config(config)
+    update: dict[str, Any] = {"user_col": user_col, "item_col": item_col}
     for key, value in (
         ("format", fmt),
         ("value_col", value_col),
@@ -62,8 +66,8 @@ def _data_overrides(
         ("event_col", event_col),
     ):
         if value is not None:
-            out[key] = value
-    return out
+            update[key] = value
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update=update)})
 
 
 def _catalog_row(artifact: Any, index: int) -> dict[str, Any]:
@@ -226,13 +230,11 @@ def train(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Train a model, evaluate it against popularity on a held-out split, and save it."""
-    from nextbuy.config import load_config, parse_overrides
+    from nextbuy.config import parse_overrides
     from nextbuy.evaluation.report import results_table
     from nextbuy.training import train_model
 
-    cfg = load_config(config)
-    overrides = _data_overrides(fmt, user_col, item_col, value_col, time_col, event_col)
-    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=overrides)})
+    cfg = _config_with_columns(config, fmt, user_col, item_col, value_col, time_col, event_col)
     if split is not None and split not in ("random", "user", "time", "last", "none"):
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
@@ -335,15 +337,12 @@ def tune(
     event_col: EventCol = None,
 ) -> None:
     """Tune hyper-parameters with Optuna on a validation slice of DATA; write the best config."""
-    from nextbuy.config import load_config
     from nextbuy.data.interactions import Interactions
     from nextbuy.training import load_dataset
     from nextbuy.tuning import plot_trials, write_config
     from nextbuy.tuning import tune as run_tune
 
-    cfg = load_config(config)
-    overrides = _data_overrides(fmt, user_col, item_col, value_col, time_col, event_col)
-    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=overrides)})
+    cfg = _config_with_columns(config, fmt, user_col, item_col, value_col, time_col, event_col)
     frame, explicit, _, source = load_dataset(data, cfg)
     train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
     base = {**cfg.models.get(model, {})}
