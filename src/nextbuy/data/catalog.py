@@ -11,8 +11,11 @@ from nextbuy.data.ids import IdMap
 from nextbuy.data.sources import id_column, missing_column_message, read_table, row_error
 from nextbuy.errors import DataError
 
+#: Descriptive fields every answer carries for an item (null when the catalog lacks them); the
+#: one definition that serving, the CLI and the event store's item rows build on.
+ITEM_FIELDS = ("name", "brand", "category", "price")
 #: Canonical catalog columns, in order; any other columns are kept after them.
-CATALOG_COLUMNS = ("item_id", "name", "brand", "category", "price", "in_stock")
+CATALOG_COLUMNS = ("item_id", *ITEM_FIELDS, "in_stock")
 
 _TEXT_COLUMNS = ("name", "brand", "category")
 _TRUE = ("true", "1", "1.0", "yes", "y", "t")
