@@ -1,7 +1,7 @@
 """Data: readers, ID maps, interactions, splits, catalog and the synthetic shop."""
 
 from nextbuy.data.catalog import CATALOG_COLUMNS, align_catalog, read_catalog
-from nextbuy.data.describe import describe, format_description
+from nextbuy.data.describe import describe
 from nextbuy.data.fetch import MOVIELENS, fetch_movielens
 from nextbuy.data.filters import filter_min_counts
 from nextbuy.data.ids import IdMap
@@ -37,7 +37,6 @@ __all__ = [
     "describe",
     "fetch_movielens",
     "filter_min_counts",
-    "format_description",
     "generate_shop",
     "read_catalog",
     "read_interactions",
