@@ -24,6 +24,7 @@ from nextbuy.coldstart import AttributeRidge
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, NextBuyError
+from nextbuy.fsio import atomic_write_text, fsync_dir, fsync_file
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender
 
@@ -111,44 +112,6 @@ def _package_versions() -> dict[str, str]:
     if torch is not None:
         out["torch"] = str(getattr(torch, "__version__", "unknown"))
     return out
-
-
-# ---------------------------------------------------------------------- durable writes
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist a folder's entries (renames); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` by a fully written, fsynced file: readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _strict_json(value: Any) -> Any:
@@ -278,15 +241,15 @@ def save_artifact(
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         for path in tmp.rglob("*"):
             if path.is_file():
-                _fsync_file(path)
-        _fsync_dir(tmp)
+                fsync_file(path)
+        fsync_dir(tmp)
         final = base / version
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(base)
-    _write_text_atomic(base / LATEST, version + "\n")
+    fsync_dir(base)
+    atomic_write_text(base / LATEST, version + "\n")
     return final
 
 
