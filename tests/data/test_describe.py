@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from nextbuy.data.dataset import Dataset
 from nextbuy.data.describe import describe
-from nextbuy.data.sources import Dataset
 
 
 def test_describe_explicit_ratings() -> None:

@@ -1,6 +1,8 @@
 """Data: readers, ID maps, interactions, splits, catalog and the synthetic shop."""
 
 from nextbuy.data.catalog import CATALOG_COLUMNS, align_catalog, read_catalog
+from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS, ColumnMap
+from nextbuy.data.dataset import Dataset
 from nextbuy.data.describe import describe
 from nextbuy.data.fetch import MOVIELENS, fetch_movielens
 from nextbuy.data.filters import filter_min_counts
@@ -8,13 +10,7 @@ from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.data.movielens import read_movielens
 from nextbuy.data.retail import read_retail
-from nextbuy.data.sources import (
-    DEFAULT_EVENT_WEIGHTS,
-    ColumnMap,
-    Dataset,
-    read_interactions,
-    read_table,
-)
+from nextbuy.data.sources import read_interactions, read_table
 from nextbuy.data.split import (
     split,
     split_by_user,

@@ -15,15 +15,15 @@ import pandas as pd
 from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS, ColumnMap, canonical_frame, event_values
 from nextbuy.data.dataset import Dataset
 from nextbuy.data.movielens import is_movielens_header, read_movielens
-from nextbuy.data.readers import FORMATS, peek_columns, read_plain_table, resolve_format
+from nextbuy.data.readers import peek_columns, read_plain_table, resolve_format
 from nextbuy.data.retail import is_retail_header, read_retail
 
+# DEFAULT_EVENT_WEIGHTS, ColumnMap, Dataset and event_values are re-exported for callers
+# that import them from here (they live in columns.py and dataset.py).
 __all__ = [
     "DEFAULT_EVENT_WEIGHTS",
-    "FORMATS",
     "ColumnMap",
     "Dataset",
-    "canonical_frame",
     "event_values",
     "read_interactions",
     "read_table",
