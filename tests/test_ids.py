@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nextbuy.data.ids import IdMap
+from nextbuy.data.interactions import Interactions
 from nextbuy.errors import DataError
 
 
 def test_ids_stay_strings_and_sorted() -> None:
-    m = IdMap.from_values(["7", "007", "b", "a", "007"])
+    ids = ["7", "007", "b", "a", "007"]
+    frame = pd.DataFrame({"user_id": ids, "item_id": "x", "value": 1.0})
+    m = Interactions.from_frame(frame).user_map  # how maps are built from observed IDs
     assert list(m.ids) == ["007", "7", "a", "b"]
     assert m.index(["7", "007"]).tolist() == [1, 0]
     assert m.index_of("7") == 1 and m.index_of("07") == -1
@@ -29,11 +33,6 @@ def test_duplicate_ids_rejected() -> None:
         IdMap(["a", "b", "a"])
 
 
-def test_extend_keeps_existing_indices() -> None:
-    m = IdMap(["b", "a"]).extend(["c", "a", "d", "c"])
-    assert list(m.ids) == ["b", "a", "c", "d"]
-
-
 def test_parquet_round_trip(tmp_path) -> None:
     m = IdMap(["007", "7", "é"])
     m.save(tmp_path / "users.parquet", column="user_id")
@@ -43,8 +42,6 @@ def test_parquet_round_trip(tmp_path) -> None:
 
 
 def test_load_rejects_bad_index(tmp_path) -> None:
-    import pandas as pd
-
     pd.DataFrame({"index": [1, 0], "id": ["a", "b"]}).to_parquet(tmp_path / "m.parquet")
     with pytest.raises(DataError, match="0..n-1"):
         IdMap.load(tmp_path / "m.parquet")

@@ -34,16 +34,6 @@ def test_explicit_duplicates_keep_latest() -> None:
     assert inter.rating_range == (3.0, 5.0)
 
 
-def test_weighting_linear_and_log() -> None:
-    inter = Interactions.from_frame(frame([("u", "a", 3, 0), ("u", "b", 1, 0)]))
-    lin = inter.weighted_csr(alpha=2.0, scheme="linear").toarray()[0]
-    log = inter.weighted_csr(alpha=2.0, scheme="log").toarray()[0]
-    np.testing.assert_allclose(lin, [7.0, 3.0])
-    np.testing.assert_allclose(log, [1 + 2 * np.log1p(3), 1 + 2 * np.log1p(1)], rtol=1e-6)
-    with pytest.raises(DataError, match="weighting scheme"):
-        inter.weighted_csr(scheme="cubic")  # type: ignore[arg-type]
-
-
 def test_unknown_ids_with_given_maps() -> None:
     maps = dict(user_map=IdMap(["u1"]), item_map=IdMap(["a"]))
     rows = frame([("u1", "a", 1, 0), ("u9", "a", 1, 0)])

@@ -5,13 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,14 @@ from nextbuy.coldstart import AttributeRidge
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, NextBuyError
+from nextbuy.fsio import atomic_write_text, fsync_dir, fsync_file
+from nextbuy.manifest import (
+    data_fingerprint,
+    file_sha256,
+    json_default,
+    package_versions,
+    strict_json,
+)
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender
 
@@ -36,7 +41,6 @@ LATEST = "LATEST"
 USERS_FILE = "users.parquet"
 ITEMS_FILE = "items.parquet"
 _TMP_PREFIX = ".tmp-"
-_CHUNK = 1 << 20
 
 
 @dataclass
@@ -68,112 +72,6 @@ class ModelArtifact:
         """Training interactions (users x items CSR), excluded from recommendations."""
         assert self.model.user_items_ is not None
         return self.model.user_items_
-
-
-# ---------------------------------------------------------------------- hashing
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (large factor files never sit in memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def data_fingerprint(train: Interactions, source: str | None = None) -> str:
-    """sha256 identifying the training data: shape, ID maps, the canonical CSR and the source.
-
-    The CSR (not the raw rows) is hashed, so the same interactions in another row order give
-    the same fingerprint; the ID strings are included because equal indices may name
-    different users.
-    """
-    csr = train.csr
-    digest = hashlib.sha256()
-    header = {"shape": list(train.shape), "n_rows": len(train), "explicit": train.explicit}
-    digest.update(json.dumps({**header, "source": source}, sort_keys=True).encode())
-    for ids in (train.user_map.ids, train.item_map.ids):
-        digest.update("\x00".join(map(str, ids)).encode())
-        digest.update(b"\x01")
-    for array, dtype in ((csr.indptr, np.int64), (csr.indices, np.int32), (csr.data, np.float32)):
-        digest.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
-    return digest.hexdigest()
-
-
-def _package_versions() -> dict[str, str]:
-    """Versions of the packages that wrote the artifact (torch only when already imported)."""
-    out = {"python": platform.python_version(), "nextbuy": nextbuy.__version__}
-    for pkg in ("numpy", "scipy", "pandas", "pyarrow", "implicit"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
-    torch = sys.modules.get("torch")  # never import torch just to record its version
-    if torch is not None:
-        out["torch"] = str(getattr(torch, "__version__", "unknown"))
-    return out
-
-
-# ---------------------------------------------------------------------- durable writes
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist a folder's entries (renames); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` by a fully written, fsynced file: readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _strict_json(value: Any) -> Any:
-    """``value`` with NaN/inf floats as None, so manifests stay valid JSON for any reader."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, dict):
-        return {str(k): _strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict_json(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 # ---------------------------------------------------------------------- save
@@ -269,24 +167,24 @@ def save_artifact(
             "explicit": train.explicit,
             "rating_range": list(train.rating_range) if train.explicit else None,
             "created_at": now.isoformat(),
-            "packages": _package_versions(),
+            "packages": package_versions(),
             "history": model.history_,
             "attributes": attributes is not None,
             "files": files,
         }
-        text = json.dumps(_strict_json(manifest), indent=2, default=_json_default)
+        text = json.dumps(strict_json(manifest), indent=2, default=json_default)
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         for path in tmp.rglob("*"):
             if path.is_file():
-                _fsync_file(path)
-        _fsync_dir(tmp)
+                fsync_file(path)
+        fsync_dir(tmp)
         final = base / version
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(base)
-    _write_text_atomic(base / LATEST, version + "\n")
+    fsync_dir(base)
+    atomic_write_text(base / LATEST, version + "\n")
     return final
 
 

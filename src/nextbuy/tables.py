@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from nextbuy.errors import DataError
+from nextbuy.fsio import atomic_path
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
@@ -17,18 +16,11 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
     if suffix not in (".csv", ".parquet", ".csv.gz"):
         raise DataError(f"{path}: output must end in .csv, .csv.gz or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=suffix) as tmp:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_id_list(path: Path, column: str) -> list[str]:

@@ -10,8 +10,9 @@ import pytest
 import scipy.sparse as sp
 
 from nextbuy.data.catalog import CATALOG_COLUMNS, read_catalog
+from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS
 from nextbuy.data.interactions import Interactions
-from nextbuy.data.sources import DEFAULT_EVENT_WEIGHTS, read_interactions
+from nextbuy.data.sources import read_interactions
 from nextbuy.data.split import split_by_user
 from nextbuy.data.synthetic import Shop, generate_shop, write_shop
 from nextbuy.errors import DataError

@@ -121,7 +121,7 @@ def test_rating_metrics_for_rating_models_on_explicit_data() -> None:
     test = _inter(
         [("a", "y", 3.0), ("b", "x", 5.0), ("c", "x", 1.0)],
         explicit=True,
-        user_map=train.user_map.extend(["c"]),
+        user_map=IdMap([*train.user_map.ids, "c"]),
         item_map=train.item_map,
     )
     model = FixedRatings().fit(train)

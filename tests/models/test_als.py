@@ -29,6 +29,14 @@ def data() -> Interactions:
     return Interactions.from_csr(x)
 
 
+def confidence(data: Interactions, alpha: float, weighting: str) -> sp.csr_matrix:
+    """The matrix implicit is given: ``1 + alpha * f(value)``, f = identity or log1p."""
+    m = data.csr.copy()
+    f = np.log1p(np.maximum(m.data, 0)) if weighting == "log" else m.data
+    m.data = (1.0 + alpha * f).astype(np.float32)
+    return m
+
+
 def implicit_twin(model: Recommender) -> implicit.cpu.als.AlternatingLeastSquares:
     twin = implicit.cpu.als.AlternatingLeastSquares(
         factors=model.params["factors"],
@@ -45,11 +53,11 @@ def implicit_twin(model: Recommender) -> implicit.cpu.als.AlternatingLeastSquare
 def test_factors_equal_implicit_on_confidence(data: Interactions, weighting: str) -> None:
     """alpha is applied once, by us: implicit sees c = 1 + alpha * f(value) with its alpha = 1."""
     model = registry.create("als", **PARAMS, weighting=weighting, random_state=7).fit(data)
-    confidence = data.weighted_csr(PARAMS["alpha"], weighting)
+    confidence_matrix = confidence(data, PARAMS["alpha"], weighting)
     ref = implicit.cpu.als.AlternatingLeastSquares(
         factors=4, regularization=0.1, alpha=1.0, iterations=10, num_threads=1, random_state=7
     )
-    ref.fit(confidence, show_progress=False)
+    ref.fit(confidence_matrix, show_progress=False)
     np.testing.assert_allclose(model.user_factors_, ref.user_factors, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(model.item_factors_, ref.item_factors, rtol=1e-5, atol=1e-6)
 
@@ -68,7 +76,7 @@ def test_recalculate_user_matches_implicit_and_training(data: Interactions) -> N
     users = np.arange(10)
     rows = data.csr[users]
     ours = model.recalculate_user(rows)
-    conf = data.weighted_csr(PARAMS["alpha"], "linear")[users]
+    conf = confidence(data, PARAMS["alpha"], "linear")[users]
     theirs = implicit_twin(model).recalculate_user(users, conf)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
     # at convergence the fold-in of a known user reproduces its trained factor

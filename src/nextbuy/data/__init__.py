@@ -1,20 +1,16 @@
 """Data: readers, ID maps, interactions, splits, catalog and the synthetic shop."""
 
 from nextbuy.data.catalog import CATALOG_COLUMNS, align_catalog, read_catalog
-from nextbuy.data.describe import describe, format_description
+from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS, ColumnMap
+from nextbuy.data.dataset import Dataset
+from nextbuy.data.describe import describe
 from nextbuy.data.fetch import MOVIELENS, fetch_movielens
 from nextbuy.data.filters import filter_min_counts
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.data.movielens import read_movielens
 from nextbuy.data.retail import read_retail
-from nextbuy.data.sources import (
-    DEFAULT_EVENT_WEIGHTS,
-    ColumnMap,
-    Dataset,
-    read_interactions,
-    read_table,
-)
+from nextbuy.data.sources import read_interactions, read_table
 from nextbuy.data.split import (
     split,
     split_by_user,
@@ -37,7 +33,6 @@ __all__ = [
     "describe",
     "fetch_movielens",
     "filter_min_counts",
-    "format_description",
     "generate_shop",
     "read_catalog",
     "read_interactions",

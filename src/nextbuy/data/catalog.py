@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nextbuy.data.columns import id_column, missing_column_message, row_error, text_column
 from nextbuy.data.ids import IdMap
-from nextbuy.data.sources import id_column, missing_column_message, read_table, row_error
+from nextbuy.data.readers import read_plain_table
 from nextbuy.errors import DataError
 
 #: Descriptive fields every answer carries for an item (null when the catalog lacks them); the
@@ -29,7 +30,7 @@ def read_catalog(path: str | Path, format: str | None = None) -> pd.DataFrame:
     :func:`normalize_catalog` for the checks.
     """
     path = Path(path)
-    raw = read_table(path, format, string_columns=("item_id", *_TEXT_COLUMNS))
+    raw = read_plain_table(path, format, string_columns=("item_id", *_TEXT_COLUMNS))
     return normalize_catalog(raw, source=str(path))
 
 
@@ -54,7 +55,9 @@ def normalize_catalog(frame: pd.DataFrame, source: str = "catalog") -> pd.DataFr
     n = len(frame)
     out = pd.DataFrame({"item_id": ids})
     for col in _TEXT_COLUMNS:
-        out[col] = _text(frame[col]) if col in frame.columns else pd.Series([""] * n, dtype="str")
+        out[col] = (
+            text_column(frame[col]) if col in frame.columns else pd.Series([""] * n, dtype="str")
+        )
     out["price"] = _price(frame["price"], source) if "price" in frame.columns else np.nan
     out["price"] = out["price"].astype(np.float64)
     out["in_stock"] = (
@@ -120,12 +123,6 @@ def align_catalog(catalog: pd.DataFrame | None, item_map: IdMap) -> pd.DataFrame
             series = cat[col].reset_index(drop=True).take(take).reset_index(drop=True)
             out[col] = series if known.all() else series.where(pd.Series(known))
     return out
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Text column with missing values as empty strings."""
-    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    return s.fillna("").reset_index(drop=True)
 
 
 def _price(series: pd.Series, source: str) -> np.ndarray:

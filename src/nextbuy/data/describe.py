@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nextbuy.data.sources import Dataset
+from nextbuy.data.dataset import Dataset
 
 
 def describe(dataset: Dataset) -> dict[str, Any]:
@@ -55,36 +55,6 @@ def describe(dataset: Dataset) -> dict[str, Any]:
         levels, counts = np.unique(values, return_counts=True)
         out["ratings"] = {_label(v): int(c) for v, c in zip(levels, counts, strict=True)}
     return out
-
-
-def format_description(stats: dict[str, Any]) -> str:
-    """A short human-readable report of :func:`describe`'s result (for the CLI)."""
-    pu, pi, pop = stats["per_user"], stats["per_item"], stats["popularity"]
-    lines = [
-        f"{stats['source']}: {'explicit ratings' if stats['explicit'] else 'implicit events'}",
-        f"  rows {stats['rows']:,}  users {stats['users']:,}  items {stats['items']:,}  "
-        f"pairs {stats['pairs']:,}  duplicates {stats['duplicates']:,}  "
-        f"density {stats['density']:.4%}",
-        f"  per user  min {pu['min']:g}  median {pu['median']:g}  mean {pu['mean']:.1f}  "
-        f"max {pu['max']:g}",
-        f"  per item  min {pi['min']:g}  median {pi['median']:g}  mean {pi['mean']:.1f}  "
-        f"max {pi['max']:g}",
-        f"  popularity  gini {pop['gini']:.3f}  top 1% items {pop['top_1pct_share']:.1%}  "
-        f"top 10% items {pop['top_10pct_share']:.1%} of rows",
-    ]
-    v = stats["value"]
-    lines.append(
-        f"  value  min {v['min']:g}  median {v['median']:g}  mean {v['mean']:.3f}  max {v['max']:g}"
-    )
-    if stats["ratings"]:
-        lines.append("  ratings  " + "  ".join(f"{k}: {n:,}" for k, n in stats["ratings"].items()))
-    if stats["events"]:
-        lines.append("  events  " + "  ".join(f"{k}: {n:,}" for k, n in stats["events"].items()))
-    t = stats["time"]
-    lines.append(f"  time  {t['start']} .. {t['end']}" if t else "  time  unknown (no timestamps)")
-    if stats["catalog_items"] is not None:
-        lines.append(f"  catalog  {stats['catalog_items']:,} items")
-    return "\n".join(lines)
 
 
 def _spread(x: np.ndarray) -> dict[str, float]:

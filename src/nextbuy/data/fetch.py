@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from nextbuy.errors import DataError
+from nextbuy.fsio import atomic_path, atomic_write_text
 
 _BASE = "https://files.grouplens.org/datasets/movielens/"
 
@@ -83,7 +84,7 @@ def fetch_movielens(name: str, cache_dir: Path | None = None, timeout: float = 3
         expected = _published_md5(url, timeout, zip_path)
     _download(url, zip_path, expected, timeout)
     if pinned is None:
-        _write_atomic(recorded, expected + "\n")
+        atomic_write_text(recorded, expected + "\n")
     return _extract(zip_path, target, stem, expected)
 
 
@@ -125,12 +126,10 @@ def _published_md5(url: str, timeout: float, zip_path: Path) -> str:
 
 def _download(url: str, zip_path: Path, expected: str, timeout: float) -> None:
     """Stream ``url`` into a temporary file beside ``zip_path``, check its MD5, rename it."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{zip_path.name}.", dir=zip_path.parent)
-    tmp = Path(tmp_name)
     digest = hashlib.md5(usedforsecurity=False)
-    try:
+    with atomic_path(zip_path) as tmp:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            with tmp.open("wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     out.write(block)
                     digest.update(block)
@@ -142,9 +141,6 @@ def _download(url: str, zip_path: Path, expected: str, timeout: float) -> None:
                 f"{url}: downloaded file has MD5 {actual}, expected {expected}; "
                 "the download was corrupted or the release changed"
             )
-        os.replace(tmp, zip_path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _extract(zip_path: Path, target: Path, stem: str, md5: str) -> Path:
@@ -174,9 +170,3 @@ def _extract(zip_path: Path, target: Path, stem: str, md5: str) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

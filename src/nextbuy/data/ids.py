@@ -27,12 +27,6 @@ class IdMap:
             raise DataError(f"IdMap: duplicate ID {dup!r}")
         self._index = index
 
-    @classmethod
-    def from_values(cls, values: Iterable[str] | np.ndarray | pd.Series) -> IdMap:
-        """Build from observed values: unique IDs in sorted order, so builds repeat."""
-        uniq = pd.unique(pd.Series(values, dtype=object))
-        return cls(np.sort(uniq.astype(str)).astype(object))
-
     @property
     def ids(self) -> np.ndarray:
         """The IDs in index order (object array of str)."""
@@ -71,12 +65,6 @@ class IdMap:
     def to_ids(self, indices: np.ndarray | Iterable[int]) -> np.ndarray:
         """IDs for dense indices (object array); raises IndexError for an out-of-range index."""
         return self.ids[np.asarray(indices, dtype=np.int64)]
-
-    def extend(self, ids: Iterable[str]) -> IdMap:
-        """A new map with unseen ``ids`` appended (existing indices kept)."""
-        new = pd.Index(pd.unique(pd.Series(list(ids), dtype=object)))
-        new = new[~new.isin(self._index)]
-        return IdMap(self._index.append(new)) if len(new) else self
 
     def to_frame(self, column: str = "id") -> pd.DataFrame:
         """The map as a two-column frame: ``index`` (int32) and ``column`` (str)."""

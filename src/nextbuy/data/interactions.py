@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from nextbuy.data.columns import factorize
 from nextbuy.data.ids import IdMap
 from nextbuy.errors import DataError
-
-#: Columns of the canonical interaction frame that every reader returns.
-CANONICAL_COLUMNS = ("user_id", "item_id", "value", "timestamp", "event")
 
 
 @dataclass(frozen=True)
@@ -153,19 +151,6 @@ class Interactions:
         m.data[:] = 1.0
         return m
 
-    def weighted_csr(
-        self, alpha: float = 1.0, scheme: Literal["linear", "log", "none"] = "linear"
-    ) -> sp.csr_matrix:
-        """Confidence matrix ``1 + alpha * f(value)``, f = identity (linear) or log1p (log)."""
-        m = self.csr.copy()
-        if scheme == "none":
-            return m
-        if scheme not in ("linear", "log"):
-            raise DataError(f"unknown weighting scheme {scheme!r}: expected linear, log or none")
-        f = np.log1p(np.maximum(m.data, 0)) if scheme == "log" else m.data
-        m.data = (1.0 + alpha * f).astype(np.float32)
-        return m
-
     def to_frame(self) -> pd.DataFrame:
         """Canonical frame with string IDs."""
         df = pd.DataFrame(
@@ -219,7 +204,7 @@ def _encode(ids: pd.Series, id_map: IdMap | None) -> tuple[np.ndarray, IdMap]:
     Hashes the strings once (``pd.factorize``); a new map is built from the sorted uniques,
     so indices do not depend on row order.
     """
-    codes, uniques = _factorize(ids)
+    codes, uniques = factorize(ids)
     if id_map is None:
         order = np.argsort(uniques.astype(str), kind="stable")
         id_map = IdMap(uniques[order])
@@ -228,24 +213,6 @@ def _encode(ids: pd.Series, id_map: IdMap | None) -> tuple[np.ndarray, IdMap]:
     else:
         remap = id_map.index(uniques).astype(np.int64)
     return remap[codes] if len(codes) else codes.astype(np.int64), id_map
-
-
-def _factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, uniques as object array of str): Arrow dictionary encoding, pandas as fallback."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        encoded = pc.dictionary_encode(pa.array(ids, type=pa.string()))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        if encoded.null_count == 0:
-            return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    except (ImportError, TypeError, ValueError, ArithmeticError, AttributeError):
-        pass
-    codes, uniques = pd.factorize(ids.astype(str), sort=False)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def _aggregate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ import pyarrow as pa
 import pyarrow.csv as pv
 
 from nextbuy.data.catalog import normalize_catalog
-from nextbuy.data.sources import ColumnMap, Dataset, canonical_frame, read_table
+from nextbuy.data.columns import ColumnMap, canonical_frame, missing_column_message
+from nextbuy.data.dataset import Dataset
+from nextbuy.data.readers import empty_file_error, read_plain_table
 from nextbuy.errors import DataError
 
 #: Genre names of MovieLens 100K, in u.item flag order (used when u.genre is absent).
@@ -34,11 +37,16 @@ def read_movielens(path: str | Path) -> Dataset:
     category = first genre, all genres ``|``-joined in ``genres``, and ``year``.
     """
     ratings, layout = _locate(Path(path))
-    if layout == "100k":
-        return _read_100k(ratings)
-    if layout == "1m":
-        return _read_dat(ratings)
-    return _read_csv_release(ratings)
+    read_ratings, catalog_name, read_items = _LAYOUTS[layout]
+    frame = read_ratings(ratings)
+    movies = ratings.parent / catalog_name
+    catalog = read_items(movies) if movies.is_file() else None
+    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+
+
+def is_movielens_header(columns: Sequence[str]) -> bool:
+    """True for the header of a MovieLens CSV release (``userId,movieId,...``)."""
+    return "userId" in columns and "movieId" in columns and "user_id" not in columns
 
 
 def _locate(path: Path) -> tuple[Path, str]:
@@ -59,37 +67,27 @@ def _locate(path: Path) -> tuple[Path, str]:
     return path, "csv"
 
 
-def _read_100k(ratings: Path) -> Dataset:
+def _ratings_100k(ratings: Path) -> pd.DataFrame:
     """``u.data``: user, item, rating, timestamp, tab-separated, no header."""
     names = ["user_id", "item_id", "rating", "timestamp"]
     raw = _read_headerless(ratings, "\t", names, ("user_id", "item_id"), any_whitespace=True)
-    frame, _ = canonical_frame(raw, _RATINGS, str(ratings))
-    items = ratings.parent / "u.item"
-    catalog = _catalog_100k(items) if items.is_file() else None
-    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+    return canonical_frame(raw, _RATINGS, str(ratings))[0]
 
 
-def _read_dat(ratings: Path) -> Dataset:
+def _ratings_dat(ratings: Path) -> pd.DataFrame:
     """``ratings.dat``: ``UserID::MovieID::Rating::Timestamp`` (1M and 10M releases)."""
     # '::' is two one-character separators with an empty field between: read with ':'
     names = ["user_id", "_a", "item_id", "_b", "rating", "_c", "timestamp"]
     raw = _read_headerless(ratings, ":", names, ("user_id", "item_id"))
-    frame, _ = canonical_frame(
-        raw[["user_id", "item_id", "rating", "timestamp"]], _RATINGS, str(ratings)
-    )
-    movies = ratings.parent / "movies.dat"
-    catalog = _catalog_dat(movies) if movies.is_file() else None
-    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+    ratings_only = raw[["user_id", "item_id", "rating", "timestamp"]]
+    return canonical_frame(ratings_only, _RATINGS, str(ratings))[0]
 
 
-def _read_csv_release(ratings: Path) -> Dataset:
-    """``ratings.csv`` (userId,movieId,rating,timestamp) and ``movies.csv`` of the CSV releases."""
+def _ratings_csv(ratings: Path) -> pd.DataFrame:
+    """``ratings.csv`` (userId,movieId,rating,timestamp) of the CSV releases."""
     cols = ColumnMap(user="userId", item="movieId", value="rating", time="timestamp")
-    raw = read_table(ratings, "csv", string_columns=("userId", "movieId"))
-    frame, _ = canonical_frame(raw, cols, str(ratings))
-    movies = ratings.parent / "movies.csv"
-    catalog = _catalog_csv(movies) if movies.is_file() else None
-    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+    raw = read_plain_table(ratings, "csv", string_columns=("userId", "movieId"))
+    return canonical_frame(raw, cols, str(ratings))[0]
 
 
 def _read_headerless(
@@ -124,10 +122,10 @@ def _read_headerless(
     except pa.ArrowInvalid as exc:
         msg = str(exc).splitlines()[0]
         if "Empty CSV file" in msg:
-            raise DataError(f"{path}: the file is empty (expected one rating per line)") from None
+            raise empty_file_error(path, "one rating per line") from None
         raise DataError(f"{path}: not a MovieLens ratings file ({msg})") from None
     if table.num_rows == 0:
-        raise DataError(f"{path}: the file is empty (expected one rating per line)")
+        raise empty_file_error(path, "one rating per line")
     return table.to_pandas()
 
 
@@ -177,10 +175,10 @@ def _catalog_dat(movies: Path) -> pd.DataFrame:
 
 def _catalog_csv(movies: Path) -> pd.DataFrame:
     """``movies.csv``: movieId,title,genres (UTF-8, quoted titles)."""
-    raw = read_table(movies, "csv", string_columns=("movieId", "title", "genres"))
+    raw = read_plain_table(movies, "csv", string_columns=("movieId", "title", "genres"))
     for col in ("movieId", "title", "genres"):
         if col not in raw.columns:
-            raise DataError(f"{movies}: missing column {col!r} (found: {', '.join(raw.columns)})")
+            raise DataError(missing_column_message(str(movies), col, raw.columns))
     return _catalog_from_genre_strings(raw["movieId"], raw["title"], raw["genres"], str(movies))
 
 
@@ -219,3 +217,11 @@ def _year_from_title(titles: pd.Series) -> pd.Series:
     """Release year from a title ending in ``(1995)``; NA when there is none."""
     found = titles.astype("str").str.extract(r"\((\d{4})\)\s*$", expand=False)
     return pd.to_numeric(found, errors="coerce").astype("Int64")
+
+
+#: layout -> (ratings reader, catalog file beside the ratings, catalog reader)
+_LAYOUTS: dict[str, tuple[Callable[[Path], pd.DataFrame], str, Callable[[Path], pd.DataFrame]]] = {
+    "100k": (_ratings_100k, "u.item", _catalog_100k),
+    "1m": (_ratings_dat, "movies.dat", _catalog_dat),
+    "csv": (_ratings_csv, "movies.csv", _catalog_csv),
+}

@@ -22,19 +22,16 @@ frequent description of the StockCode, price its median positive UnitPrice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nextbuy.data.catalog import normalize_catalog
-from nextbuy.data.sources import (
-    Dataset,
-    epoch_seconds,
-    missing_column_message,
-    numeric_column,
-    read_table,
-)
+from nextbuy.data.columns import epoch_seconds, missing_column_message, numeric_column, text_column
+from nextbuy.data.dataset import Dataset
+from nextbuy.data.readers import read_plain_table
 from nextbuy.errors import DataError
 
 #: StockCodes that are not products (postage, fees, discounts, adjustments, samples, tests).
@@ -61,7 +58,7 @@ def read_retail(path: str | Path) -> Dataset:
     path = Path(path)
     source = str(path)
     fmt = "retail" if path.suffix.lower() in (".csv", ".gz", ".txt") else None
-    raw = read_table(path, fmt, string_columns=_TEXT)
+    raw = read_plain_table(path, fmt, string_columns=_TEXT)
     raw = raw.rename(columns={k: v for k, v in _ALIASES.items() if v not in raw.columns})
     for col in _REQUIRED:
         if col not in raw.columns:
@@ -71,9 +68,9 @@ def read_retail(path: str | Path) -> Dataset:
 
     quantity = numeric_column(raw["Quantity"], source, "Quantity")
     stamps = epoch_seconds(raw["InvoiceDate"], source, "InvoiceDate", formats=_DATE_FORMATS)
-    invoice = _text(raw["InvoiceNo"])
-    code = _text(raw["StockCode"])
-    customer = _text(raw["CustomerID"]).str.replace(r"\.0+$", "", regex=True)
+    invoice = text_column(raw["InvoiceNo"], strip=True)
+    code = text_column(raw["StockCode"], strip=True)
+    customer = text_column(raw["CustomerID"], strip=True).str.replace(r"\.0+$", "", regex=True)
     cancelled = invoice.str.upper().str.startswith("C").to_numpy(dtype=bool)
     quantity = np.where(cancelled, -np.abs(quantity), quantity)
     product = ~code.isin(NON_PRODUCT_CODES).to_numpy() & (code != "").to_numpy(dtype=bool)
@@ -112,10 +109,14 @@ def read_retail(path: str | Path) -> Dataset:
     return Dataset(frame=frame, explicit=False, source=source, catalog=catalog)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Stripped text with missing values as empty strings."""
-    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    return s.fillna("").str.strip().reset_index(drop=True)
+def is_retail_header(columns: Sequence[str]) -> bool:
+    """True for an Online Retail header (StockCode, an invoice and a customer column)."""
+    cols = set(columns)
+    return (
+        "StockCode" in cols
+        and bool(cols & {"InvoiceNo", "Invoice"})
+        and bool(cols & {"CustomerID", "Customer ID"})
+    )
 
 
 def _catalog(
@@ -126,7 +127,10 @@ def _catalog(
     items = pd.DataFrame({"item_id": pd.unique(codes.to_numpy())})
     if "Description" in raw.columns:
         desc = pd.DataFrame(
-            {"item_id": codes.to_numpy(), "name": _text(raw["Description"])[product]}
+            {
+                "item_id": codes.to_numpy(),
+                "name": text_column(raw["Description"], strip=True)[product],
+            }
         )
         desc = desc[desc["name"] != ""]
         counts = desc.groupby(["item_id", "name"], sort=False).size().reset_index(name="n")

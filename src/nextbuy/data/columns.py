@@ -1,0 +1,295 @@
+"""Column validation: raw table columns into the canonical interaction columns, with errors
+that name the file, the column and the first bad data row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nextbuy.errors import DataError
+
+#: Implicit strength of each event type when a file has events but no value column.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "view": 1.0,
+    "click": 1.0,
+    "cart": 3.0,
+    "add_to_cart": 3.0,
+    "wishlist": 2.0,
+    "purchase": 5.0,
+    "buy": 5.0,
+    "transaction": 5.0,
+    "rating": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column of the input file holds each canonical field (None: detect or default)."""
+
+    user: str = "user_id"
+    item: str = "item_id"
+    value: str | None = None
+    time: str | None = None
+    event: str | None = None
+
+
+def canonical_frame(
+    raw: pd.DataFrame,
+    columns: ColumnMap = ColumnMap(),
+    source: str = "interactions",
+    event_weights: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, bool]:
+    """Validate a raw table and build the canonical frame; returns ``(frame, explicit)``.
+
+    See :func:`read_interactions` for how value, time and events are chosen.
+    """
+    found = list(raw.columns)
+    wanted = [columns.user, columns.item, columns.value, columns.time, columns.event]
+    for col in (c for c in wanted if c is not None):
+        if col not in raw.columns:
+            raise DataError(missing_column_message(source, col, found))
+    if len(raw) == 0:
+        raise DataError(f"{source}: no data rows (found only the header: {', '.join(found)})")
+
+    out = pd.DataFrame(
+        {
+            "user_id": id_column(raw[columns.user], source, columns.user),
+            "item_id": id_column(raw[columns.item], source, columns.item),
+        }
+    )
+    event_col = columns.event or ("event" if "event" in raw.columns else None)
+    events = event_column(raw[event_col], source, event_col) if event_col else None
+
+    explicit = False
+    if columns.value is not None:
+        value_col: str | None = columns.value
+        explicit = columns.value == "rating"
+    elif "rating" in raw.columns:
+        value_col, explicit = "rating", True
+    elif "value" in raw.columns:
+        value_col = "value"
+    else:
+        value_col = None
+
+    if value_col is not None:
+        out["value"] = numeric_column(raw[value_col], source, value_col)
+    elif events is not None:
+        out["value"] = event_values(events, source, str(event_col), event_weights)
+    else:
+        out["value"] = np.ones(len(raw), dtype=np.float64)
+
+    time_col = columns.time or ("timestamp" if "timestamp" in raw.columns else None)
+    if time_col is not None:
+        out["timestamp"] = epoch_seconds(raw[time_col], source, time_col)
+    else:
+        out["timestamp"] = np.zeros(len(raw), dtype=np.int64)
+    if events is not None:
+        out["event"] = events
+    return out, explicit
+
+
+# --------------------------------------------------------------------------- column validation
+def missing_column_message(source: str, column: str, found: Iterable[str]) -> str:
+    """One-line message for a missing column, listing the columns that are there."""
+    return f"{source}: missing column {column!r} (found: {', '.join(map(str, found))})"
+
+
+def row_error(source: str, column: str, pos: int, expected: str, got: object = None) -> DataError:
+    """DataError naming the file, the column and the 1-based data row.
+
+    Data rows are counted from 1 after the header; blank lines are not counted.
+    """
+    if got is None or (isinstance(got, float) and np.isnan(got)) or got is pd.NA:
+        shown = "an empty value"
+    else:
+        text = str(got)
+        shown = repr(text if len(text) <= 40 else text[:37] + "...")
+    where = f"{source}: column {column!r}, data row {pos + 1}"
+    return DataError(f"{where}: expected {expected}, got {shown}")
+
+
+def id_column(series: pd.Series, source: str, column: str) -> pd.Series:
+    """IDs as strings, never re-formatted (``"007"`` stays); empty or missing IDs are an error.
+
+    Integral floats (from a numeric column with gaps, e.g. ``17850.0``) become ``"17850"``.
+    """
+    s = series
+    if pd.api.types.is_float_dtype(s.dtype):
+        vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise row_error(source, column, pos, "a non-empty ID", s.iat[pos])
+        if np.all(vals == np.floor(vals)):
+            s = pd.Series(vals.astype(np.int64), index=s.index)
+    if not isinstance(s.dtype, pd.StringDtype):
+        s = s.astype("str")
+    empty = s.isna().to_numpy() | (s.str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    if empty.any():
+        pos = int(np.flatnonzero(empty)[0])
+        raise row_error(source, column, pos, "a non-empty ID", None)
+    return s.reset_index(drop=True)
+
+
+def numeric_column(series: pd.Series, source: str, column: str) -> np.ndarray:
+    """Float64 values; text that is not a number, empty cells, NaN and inf are errors."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        vals = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        vals = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raw = series.iat[pos]
+        missing = raw is None or raw is pd.NA or (isinstance(raw, str) and not raw.strip())
+        if not missing and isinstance(raw, float) and np.isnan(raw):
+            missing = True
+        is_number = not missing and (
+            not np.isnan(vals[pos]) or str(raw).strip().lower() in ("nan", "-nan")
+        )
+        expected = "a finite number" if is_number else "a number"
+        raise row_error(source, column, pos, expected, None if missing else raw)
+    return vals
+
+
+def epoch_seconds(
+    series: pd.Series,
+    source: str,
+    column: str,
+    formats: Sequence[str] = ("ISO8601",),
+) -> np.ndarray:
+    """Int64 UTC epoch seconds from numbers or date-time text (naive times are taken as UTC).
+
+    Numbers are seconds, unless their magnitude says milliseconds (>= 1e11), microseconds
+    (>= 1e14) or nanoseconds (>= 1e17). Text is tried against ``formats`` in order
+    (``"ISO8601"`` or strftime patterns); what parses under none is an error.
+    """
+    expected = "epoch seconds or an ISO 8601 date-time"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        dt = series
+        if dt.dt.tz is None:
+            dt = dt.dt.tz_localize("UTC")
+        return _datetimes_to_seconds(dt, source, column, series, expected)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise row_error(source, column, 0, expected, series.iat[0])
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        vals = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _numbers_to_seconds(vals, source, column, series, expected)
+
+    text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    nums = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    is_num = np.isfinite(nums)
+    if is_num.all():
+        return _numbers_to_seconds(nums, source, column, series, expected)
+    out = np.zeros(len(series), dtype=np.int64)
+    if is_num.any():
+        out[is_num] = _numbers_to_seconds(nums[is_num], source, column, series, expected)
+    todo = np.flatnonzero(~is_num)
+    for fmt in formats:
+        if len(todo) == 0:
+            break
+        part = text.iloc[todo]
+        kwargs: dict[str, Any] = {"format": fmt}
+        parsed = pd.to_datetime(part, utc=True, errors="coerce", **kwargs)
+        ok = parsed.notna().to_numpy()
+        if ok.any():
+            out[todo[ok]] = _datetimes_to_seconds(parsed[ok], source, column, series, expected)
+        todo = todo[~ok]
+    if len(todo):
+        pos = int(todo[0])
+        raw = series.iat[pos]
+        blank = raw is None or raw is pd.NA or (isinstance(raw, str) and not raw.strip())
+        raise row_error(source, column, pos, expected, None if blank else raw)
+    return out
+
+
+def _numbers_to_seconds(
+    vals: np.ndarray, source: str, column: str, series: pd.Series, expected: str
+) -> np.ndarray:
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise row_error(source, column, pos, expected, series.iat[pos])
+    if len(vals) == 0:
+        return vals.astype(np.int64)
+    scale = float(np.median(np.abs(vals)))
+    divisor = 1e9 if scale >= 1e17 else 1e6 if scale >= 1e14 else 1e3 if scale >= 1e11 else 1.0
+    if divisor != 1.0:
+        vals = vals / divisor
+    return np.floor(vals).astype(np.int64)
+
+
+def _datetimes_to_seconds(
+    dt: pd.Series, source: str, column: str, series: pd.Series, expected: str
+) -> np.ndarray:
+    nat = dt.isna().to_numpy()
+    if nat.any():
+        pos = int(np.flatnonzero(nat)[0])
+        raise row_error(source, column, pos, expected, series.iat[pos])
+    secs = (dt - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return secs.to_numpy(dtype=np.int64)
+
+
+def text_column(series: pd.Series, strip: bool = False) -> pd.Series:
+    """Text with missing values as empty strings (and stripped with ``strip``), index reset."""
+    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    s = s.fillna("")
+    return (s.str.strip() if strip else s).reset_index(drop=True)
+
+
+def event_column(series: pd.Series, source: str, column: str) -> pd.Series:
+    """Event types as lower-case stripped strings; empty cells are an error."""
+    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    s = s.str.strip().str.lower()
+    empty = s.isna().to_numpy() | (s == "").to_numpy(dtype=bool, na_value=True)
+    if empty.any():
+        pos = int(np.flatnonzero(empty)[0])
+        raise row_error(source, column, pos, "an event type such as view or purchase", None)
+    return s.reset_index(drop=True)
+
+
+def event_values(
+    events: pd.Series,
+    source: str,
+    column: str,
+    event_weights: dict[str, float] | None = None,
+) -> np.ndarray:
+    """Weight of each event; unknown types weigh 1.0 with the defaults, else are an error."""
+    weights = {**DEFAULT_EVENT_WEIGHTS, **(event_weights or {})}
+    codes, uniques = factorize(events)
+    w = np.array([weights.get(str(u), np.nan) for u in uniques], dtype=np.float64)
+    unknown = np.isnan(w)
+    if unknown.any():
+        if event_weights is not None:
+            first = int(np.flatnonzero(unknown[codes])[0])
+            known = ", ".join(sorted(weights))
+            expected = f"a known event type ({known})"
+            raise row_error(source, column, first, expected, events.iat[first])
+        w[unknown] = 1.0
+    return w[codes]
+
+
+def factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques as object array of str) of a text column, uniques in first-seen order.
+
+    Arrow dictionary encoding (one hash pass, fast); pandas when Arrow cannot take the values.
+    """
+    try:
+        encoded = pc.dictionary_encode(pa.array(ids, type=pa.string()))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if encoded.null_count == 0:
+            return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    except (pa.ArrowException, TypeError, ValueError, ArithmeticError, AttributeError):
+        pass
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)

@@ -1,0 +1,32 @@
+"""Dataset: the canonical interaction frame every reader returns, with its catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from nextbuy.data.interactions import Interactions
+
+
+@dataclass
+class Dataset:
+    """A canonical interaction frame plus what is known about it.
+
+    ``frame`` has ``user_id`` (str), ``item_id`` (str), ``value`` (float64), ``timestamp``
+    (int64 epoch seconds, 0 if unknown) and optionally ``event`` (str); raw rows are kept, so
+    duplicated pairs are still there (``Interactions.from_frame`` aggregates them).
+    """
+
+    frame: pd.DataFrame
+    explicit: bool
+    source: str
+    catalog: pd.DataFrame | None = None
+
+    def to_interactions(self, **kw: Any) -> Interactions:
+        """Index the frame: ``Interactions.from_frame(frame, explicit=..., source=..., **kw)``."""
+        return Interactions.from_frame(self.frame, explicit=self.explicit, source=self.source, **kw)
+
+    def __len__(self) -> int:
+        return len(self.frame)
