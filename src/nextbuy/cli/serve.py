@@ -1,0 +1,68 @@
+"""``nextbuy serve`` and ``demo``: the HTTP API, and the whole journey on the sample shop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nextbuy.cli.options import ModelDir
+
+app = typer.Typer()
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="Where to write the sample shop.")] = Path("data/shop"),
+    models: Annotated[Path, typer.Option(help="Models folder.")] = Path("models"),
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """The whole journey on the sample shop: generate, train ALS + MF, evaluate, recommend."""
+    from nextbuy.demo import run_demo
+
+    run_demo(data, models, show_progress=not quiet)
+
+
+@app.command()
+def serve(
+    model_dir: ModelDir,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NEXTBUY_DATABASE_URL",
+            help="Event store for /events and catalog changes: postgresql+psycopg://user@host/db,"
+            " sqlite:///path.db or a file path (default MODELS_DIR/events.db).",
+        ),
+    ] = None,
+    online: Annotated[
+        bool | None,
+        typer.Option(
+            "--online/--read-only",
+            help="Record events and catalog changes (default), or serve the model alone.",
+        ),
+    ] = None,
+    max_per_brand: Annotated[
+        int | None, typer.Option(min=1, help="At most N items per brand in one list.")
+    ] = None,
+    repurchasable_category: Annotated[
+        list[str] | None,
+        typer.Option(help="Category customers buy again and again (repeatable)."),
+    ] = None,
+) -> None:
+    """Serve the model over HTTP (FastAPI); docs at /docs. Settings: NEXTBUY_* variables."""
+    from nextbuy.serving import run
+
+    run(
+        model_dir,
+        host,
+        port,
+        workers,
+        database_url=database_url,
+        online=online,
+        max_per_brand=max_per_brand,
+        repurchasable_categories=repurchasable_category or None,
+    )

@@ -1,0 +1,197 @@
+"""``nextbuy train``, ``evaluate`` and ``tune``: fit, score and tune models from data files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nextbuy.cli.options import Columns, K, ModelDir, with_columns
+from nextbuy.cli.output import console, err_console
+
+app = typer.Typer()
+
+
+@app.command()
+@with_columns
+def train(
+    out: Annotated[Path, typer.Option(help="Models folder; the model goes to OUT/NAME/VERSION.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Interaction file (csv, tsv, parquet, jsonl) or folder.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Also train on the events stored here (sqlite:///f.db, postgresql://)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="popularity, itemknn, ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+        ),
+    ] = None,
+    items: Annotated[
+        Path | None, typer.Option(help="Catalog file (item_id,name,brand,...).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Hyper-parameter override key=value.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (see config/default.yaml).")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Hold-out: random, user, time, last or none.")
+    ] = None,
+    test_fraction: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    test: Annotated[Path | None, typer.Option(help="Bring-your-own test file.")] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the model type).")] = None,
+    columns: Columns = Columns(),
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Train a model, evaluate it against popularity on a held-out split, and save it."""
+    from nextbuy.config import parse_overrides
+    from nextbuy.evaluation.report import results_table
+    from nextbuy.training import train_model
+
+    cfg = columns.config(config)
+    if split is not None and split not in ("random", "user", "time", "last", "none"):
+        raise typer.BadParameter(
+            f"{split!r}: expected random, user, time, last or none", param_hint="--split"
+        )
+    result = train_model(
+        data,
+        model=model,
+        params=parse_overrides(set_ or []),
+        out=out,
+        name=name,
+        items=items,
+        split=split,
+        test_fraction=test_fraction,
+        test=test,
+        config=cfg,
+        show_progress=not quiet,
+        database_url=database_url,
+    )
+    if result.evaluations:
+        from nextbuy.demo import COMPACT_METRICS
+
+        console.print(
+            results_table(result.evaluations, title="held-out evaluation", metrics=COMPACT_METRICS)
+        )
+    console.print(
+        f"trained {result.model.name} on {result.n_train:,} interactions "
+        f"({result.fit_seconds:.2f} s); saved [bold]{result.version_dir}[/bold]"
+    )
+
+
+@app.command()
+@with_columns
+def evaluate(
+    model_dir: ModelDir,
+    test: Annotated[Path, typer.Option(help="Held-out interactions to score against.")],
+    k: K = 10,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
+    baseline: Annotated[
+        str, typer.Option(help="Baseline model fitted on the same data.")
+    ] = "popularity",
+    columns: Columns = Columns(),
+) -> None:
+    """Evaluate a saved model on a test file, next to a baseline trained on the same data."""
+    from nextbuy.artifacts import load_artifact
+    from nextbuy.data.interactions import Interactions
+    from nextbuy.data.sources import read_interactions
+    from nextbuy.evaluation import evaluate as run_evaluation
+    from nextbuy.evaluation.report import results_json, results_table
+    from nextbuy.models import registry
+
+    artifact = load_artifact(model_dir)
+    explicit = bool(artifact.manifest.get("explicit", artifact.model.predicts_ratings))
+    dataset = read_interactions(test, columns.column_map(), format=columns.fmt)
+    train_inter = Interactions.from_csr(
+        artifact.seen, user_map=artifact.user_map, item_map=artifact.item_map, explicit=explicit
+    )
+    test_inter = Interactions.from_frame(
+        dataset.frame,
+        explicit=dataset.explicit,
+        user_map=artifact.user_map,
+        item_map=artifact.item_map,
+        unknown="drop",
+        source=dataset.source,
+    )
+    dropped = len(dataset.frame) - len(test_inter)
+    results = [run_evaluation(artifact.model, train_inter, test_inter, k=k)]
+    if baseline and baseline != artifact.model.name:
+        base = registry.create(baseline).fit(train_inter)
+        results.append(run_evaluation(base, train_inter, test_inter, k=k))
+    console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
+    if dropped:
+        err_console.print(f"note: {dropped:,} test rows name users or items the model never saw")
+    if json_out is not None:
+        json_out.write_text(json.dumps(results_json(results), indent=2))
+
+
+@app.command()
+@with_columns
+def tune(
+    data: Annotated[Path, typer.Option(help="Training interactions (the test split stays out).")],
+    model: Annotated[str, typer.Option(help="Model whose declared search space to explore.")],
+    trials: Annotated[int, typer.Option(min=1, help="Number of trials.")] = 20,
+    metric: Annotated[str, typer.Option(help="ndcg@10, recall@10, map@10 or rmse.")] = "ndcg@10",
+    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the best config (YAML).")] = Path(
+        "config/tuned.yaml"
+    ),
+    plot: Annotated[Path | None, typer.Option(help="PNG of metric by trial.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Base YAML config.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampler and validation-split seed.")] = 42,
+    columns: Columns = Columns(),
+) -> None:
+    """Tune hyper-parameters with Optuna on a validation slice of DATA; write the best config."""
+    from nextbuy.data.interactions import Interactions
+    from nextbuy.training import load_dataset
+    from nextbuy.tuning import plot_trials, write_config
+    from nextbuy.tuning import tune as run_tune
+
+    cfg = columns.config(config)
+    frame, explicit, _, source = load_dataset(data, cfg)
+    train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
+    base = {**cfg.models.get(model, {})}
+    table = Table(title=f"tuning {model} on {source}: {metric} on validation")
+    for col in ("trial", metric, "seconds", "params"):
+        table.add_column(col, justify="left" if col == "params" else "right")
+
+    def show(record: dict[str, Any]) -> None:
+        changed = {k: v for k, v in record["params"].items() if base.get(k) != v}
+        err_console.print(
+            f"trial {record['trial']:>3}  {metric}={record['value']:.5f}  "
+            f"{record['seconds']:.1f}s  {changed}",
+            highlight=False,
+        )
+
+    result = run_tune(
+        train_inter,
+        model,
+        trials,
+        metric,
+        timeout,
+        seed,
+        base_params=base,
+        on_trial=show,
+    )
+    for rec in result.trials:
+        changed = {k: v for k, v in rec["params"].items() if base.get(k) != v}
+        table.add_row(
+            str(rec["trial"]),
+            f"{rec['value']:.5f}",
+            f"{rec['seconds']:.1f}",
+            json.dumps(changed, default=str),
+        )
+    console.print(table)
+    path = write_config(result, out, cfg)
+    png = plot_trials(result, plot or out.with_suffix(".png"))
+    console.print(
+        f"best {metric} = {result.best_value:.5f}; config written to [bold]{path}[/bold] "
+        f"(use: nextbuy train --config {path}); plot: {png}"
+    )
