@@ -13,7 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from nextbuy.config import Config
-    from nextbuy.data.sources import ColumnMap
+    from nextbuy.data.columns import ColumnMap
 
 ModelDir = Annotated[
     Path, typer.Option("--model-dir", help="MODELS_DIR/NAME (follows LATEST) or a version folder.")
@@ -47,7 +47,7 @@ class Columns:
 
     def column_map(self) -> ColumnMap:
         """The columns as :func:`nextbuy.data.sources.read_interactions` takes them."""
-        from nextbuy.data.sources import ColumnMap
+        from nextbuy.data.columns import ColumnMap
 
         return ColumnMap(
             self.user_col, self.item_col, self.value_col, self.time_col, self.event_col
