@@ -28,8 +28,8 @@ class DataConfig(_Strict):
     time_col: str | None = None
     event_col: str | None = None
     event_weights: dict[str, float] | None = None
-    min_user_interactions: int = Field(1, ge=1)
-    min_item_interactions: int = Field(1, ge=1)
+    min_user_interactions: int = Field(default=1, ge=1)
+    min_item_interactions: int = Field(default=1, ge=1)
     kcore: bool = False
 
 
@@ -37,7 +37,7 @@ class SplitConfig(_Strict):
     """How to hold out a test set for the evaluation stored with the model."""
 
     method: Literal["random", "user", "time", "last", "none"] = "random"
-    test_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: int = 42
 
 
@@ -51,7 +51,7 @@ class ModelConfig(_Strict):
 class EvaluationConfig(_Strict):
     """Cut-off and baseline of the evaluation run after training."""
 
-    k: int = Field(10, ge=1)
+    k: int = Field(default=10, ge=1)
     baseline: str | None = "popularity"
 
 

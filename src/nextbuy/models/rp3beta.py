@@ -6,12 +6,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
-from nextbuy.models.knn import ItemKNN
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.common import popularity_share
+from nextbuy.models.itemitem import ItemItemModel, stored_neighbours
+from nextbuy.models.params import Hyperparameters
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
 
@@ -75,22 +75,38 @@ def rp3beta_weights(
     return w
 
 
-@register
-class RP3beta(ItemKNN):
+class RP3betaConfig(Hyperparameters):
+    """Hyper-parameters of :class:`RP3beta`."""
+
+    alpha: float = Field(
+        default=0.95,
+        gt=0,
+        description="element-wise exponent of the random walk's transition probabilities",
+    )
+    beta: float = Field(
+        default=0.63, description="popularity penalty: divide by item popularity ** beta"
+    )
+    neighbors: int = Field(default=214, ge=1, description="items kept per item (top-K)")
+    normalize: bool = Field(default=True, description="L1-normalise each item's row after pruning")
+
+
+class RP3beta(ItemItemModel):
     """Graph-based item-to-item model: a user's score for ``j`` is ``sum_(i in history) W[i, j]``.
 
     A strong, cheap baseline in Dacrema et al.'s reproducibility study ("Are we really making
-    much progress?", 2019). New users are scored from given history rows; empty histories get
-    item popularity. ``similar_items`` returns each item's stored neighbours.
+    much progress?", 2019). The history is binary. New users are scored from their history
+    rows; empty histories get item popularity. ``similar_items`` returns each item's stored
+    neighbours.
     """
 
     name = "rp3beta"
-    defaults: ClassVar[dict[str, Any]] = {
-        "alpha": 0.95,  # element-wise exponent of the transition probabilities
-        "beta": 0.63,  # popularity penalty: divide by pop_j ** beta
-        "neighbors": 214,  # items kept per item (top-K); all three tuned on ML-100K
-        "normalize": True,  # L1-normalise each item's row after pruning
-    }
+    config_class = RP3betaConfig
+    config: RP3betaConfig
+    state_attributes: ClassVar[tuple[str, ...]] = ("similarity", "popularity")
+
+    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self.similarity_: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(
         self,
@@ -99,30 +115,27 @@ class RP3beta(ItemKNN):
         show_progress: bool = False,
     ) -> RP3beta:
         """Compute the pruned random-walk similarity matrix."""
-        p = self.params
-        if int(p["neighbors"]) < 1:
-            raise ConfigError(f"rp3beta: neighbors must be >= 1, not {p['neighbors']!r}")
-        if float(p["alpha"]) <= 0:
-            raise ConfigError(f"rp3beta: alpha must be > 0, not {p['alpha']!r}")
+        cfg = self.config
         self.similarity_ = rp3beta_weights(
             train.csr,
-            float(p["alpha"]),
-            float(p["beta"]),
-            int(p["neighbors"]),
-            bool(p["normalize"]),
+            cfg.alpha,
+            cfg.beta,
+            cfg.neighbors,
+            cfg.normalize,
             show_progress=show_progress,
         )
         self.popularity_ = popularity_share(train.csr)
         self._remember(train)
         return self
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``binary history @ W``; popularity for empty histories."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        hist = sp.csr_matrix(self._history(users, user_items), dtype=np.float32, copy=True)
-        hist.data[:] = 1.0
-        scores = (hist @ self.similarity_).toarray().astype(np.float32, copy=False)
-        return fill_rows(scores, np.diff(hist.indptr) == 0, self.popularity_)
+    def _item_weights(self) -> sp.csr_matrix:
+        return self.similarity_
+
+    def similar_items(
+        self, items: np.ndarray | list[int], k: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The stored neighbours of each item, largest weight first (-1 / -inf padded)."""
+        return stored_neighbours(self.similarity_, items, k)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
