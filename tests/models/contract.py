@@ -108,6 +108,16 @@ class RecommenderContract:
         with pytest.raises(ConfigError, match="no_such_param"):
             registry.create(model.name, no_such_param=1)
 
+    def test_set_params_validates_and_returns_self(self) -> None:
+        model = self.make_model()
+        params = model.get_params()
+        name = next(iter(params))
+        assert model.set_params(**{name: params[name]}) is model
+        assert model.get_params() == params
+        with pytest.raises(ConfigError, match="no_such_param"):
+            model.set_params(no_such_param=1)
+        assert model.get_params() == params  # a refused change changes nothing
+
     def test_registered(self, model: Recommender) -> None:
         assert model.name in registry.available()
         assert registry.get(model.name) is type(model)
@@ -183,6 +193,23 @@ class RecommenderContract:
         empty = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
         ids, scores = model.recommend([-1], k=3, user_items=empty, recalculate_user=True)
         assert (ids >= 0).all() and np.isfinite(scores).all()
+
+    def test_history_rows_score_only_when_asked(
+        self, model: Recommender, train: Interactions
+    ) -> None:
+        """Rows without ``recalculate_user`` only say what was seen (implicit's semantics)."""
+        users = np.array([0, 12])
+        rows = train.csr[users]
+        with pytest.raises(ValueError, match="recalculate_user"):
+            model.score(users, rows)
+        with pytest.raises(ValueError, match="user_items"):
+            model.recommend(users, k=3, recalculate_user=True)
+        ids, scores = model.recommend(users, k=3, user_items=rows)
+        want_ids, want_scores = model.recommend(users, k=3)
+        np.testing.assert_allclose(scores, want_scores, rtol=1e-6)
+        blocked = want_ids[:, 0]
+        ids, _ = model.recommend(users, k=3, exclude=blocked)
+        assert not set(ids.ravel()) & set(blocked)
 
     # ------------------------------------------------------------------ similar items
     def test_similar_items(self, model: Recommender) -> None:
