@@ -6,15 +6,20 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.evaluation.snapshot import ranking_snapshot
-from nextbuy.models.common import one_row, popularity_share, to_numpy, use_cuda
+from nextbuy.models.common import (
+    implicit_factors,
+    implicit_model,
+    one_row,
+    popularity_share,
+    to_numpy,
+)
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in, ridge_system
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -22,24 +27,20 @@ from nextbuy.progress import progress_bar
 class ALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`ALS`."""
 
-    factors: int = Field(default=64, ge=1, description="latent dimensions")
-    regularization: float = Field(
-        default=30.0, ge=0, description="L2 on the factors (implicit's lambda, unscaled)"
+    factors: int = param(64, "latent dimensions", ge=1)
+    regularization: float = param(30.0, "L2 on the factors (implicit's lambda, unscaled)", ge=0)
+    alpha: float = param(2.0, "confidence slope: c = 1 + alpha * f(value)", ge=0)
+    weighting: Literal["linear", "log"] = param(
+        "linear", "f in the confidence: linear (value) or log (log1p(value))"
     )
-    alpha: float = Field(
-        default=2.0, ge=0, description="confidence slope: c = 1 + alpha * f(value)"
+    iterations: int = param(15, "ALS sweeps (users then items)", ge=1)
+    random_state: int | None = param(42, "seed of the initial factors")
+    num_threads: int = param(0, "implicit's threads; 0 = all cores", ge=0)
+    calculate_training_loss: bool = param(
+        False, "compute the loss each sweep (slower) into the history"
     )
-    weighting: Literal["linear", "log"] = Field(
-        default="linear", description="f in the confidence: linear (value) or log (log1p(value))"
-    )
-    iterations: int = Field(default=15, ge=1, description="ALS sweeps (users then items)")
-    random_state: int | None = Field(default=42, description="seed of the initial factors")
-    num_threads: int = Field(default=0, ge=0, description="implicit's threads; 0 = all cores")
-    calculate_training_loss: bool = Field(
-        default=False, description="compute the loss each sweep (slower) into the history"
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        default="auto", description="auto (GPU when implicit has CUDA) | cpu | cuda"
+    device: Literal["auto", "cpu", "cuda"] = param(
+        "auto", "auto (GPU when implicit has CUDA) | cpu | cuda"
     )
 
 
@@ -63,12 +64,7 @@ class ALS(FactorModel):
         """``1 + alpha * f(value)`` on the stored entries of a users x items matrix."""
         return weigh_rows(matrix, self.config.weighting, self.config.alpha)
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> ALS:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Factorise the confidence matrix with implicit's conjugate-gradient ALS.
 
         ``valid`` only feeds :attr:`callback` (validation ranking metrics after each sweep).
@@ -90,16 +86,7 @@ class ALS(FactorModel):
             threadpool_limits(1, "blas"),
             progress_bar(cfg.iterations, "ALS", enabled=show_progress) as advance,
         ):
-            if use_cuda(cfg.device):
-                import implicit.gpu.als
-
-                model = implicit.gpu.als.AlternatingLeastSquares(**common)
-            else:
-                import implicit.cpu.als
-
-                model = implicit.cpu.als.AlternatingLeastSquares(
-                    **common, num_threads=cfg.num_threads
-                )
+            model = implicit_model("als", cfg.device, cfg.num_threads, **common)
 
             def callback(iteration: int, elapsed: float, loss: float | None) -> None:
                 metrics: dict[str, float] = {}
@@ -118,14 +105,9 @@ class ALS(FactorModel):
                     self._epoch_end(iteration, metrics)
 
             model.fit(confidence, show_progress=False, callback=callback)
-        if hasattr(model, "to_cpu"):
-            model = model.to_cpu()
-        self.user_factors_ = to_numpy(model.user_factors)
-        self.item_factors_ = to_numpy(model.item_factors)
+        self.user_factors_, self.item_factors_ = implicit_factors(model)
         self.popularity_ = popularity_share(train.csr)
         self.history_ = {"train_loss": losses} if losses else {}
-        self._remember(train)
-        return self
 
     # ------------------------------------------------------------------ fold-in
     def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:

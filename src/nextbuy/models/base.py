@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +23,7 @@ State = dict[str, np.ndarray | sp.csr_matrix]
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
-class Recommender(ABC):
+class Recommender:
     """Base class: typed hyper-parameters in :attr:`config`, learned state in ``*_`` attributes.
 
     Everything is index-based (arrays in, arrays out); string IDs live in the artifact's IdMaps.
@@ -97,14 +96,21 @@ class Recommender(ABC):
         return self
 
     # ------------------------------------------------------------------ training
-    @abstractmethod
     def fit(
         self,
         train: Interactions,
         valid: Interactions | None = None,
         show_progress: bool = False,
-    ) -> Recommender:
-        """Learn from ``train`` (``valid`` only for early stopping); returns self."""
+    ) -> Self:
+        """Learn from ``train`` and return self; ``valid`` only feeds early stopping, pruning
+        and :attr:`callback` (never the learned state of ranking models)."""
+        self._fit(train, valid, show_progress)
+        self._remember(train)
+        return self
+
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
+        """Learn the model's state from ``train`` (``fit`` then records the training matrix)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither fit nor _fit")
 
     def _epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         """Hand one epoch's measurements to :attr:`callback`, when one is set."""

@@ -96,12 +96,7 @@ class Blend(Recommender):
             for key, params in self.config.components.items()
         ]
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> Blend:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Fit every component on ``train``."""
         self.components_ = {}
         for key, model, _ in self._plan():
@@ -109,8 +104,6 @@ class Blend(Recommender):
         self.history_ = {
             f"{key}.{k}": v for key, m in self.components_.items() for k, v in m.history_.items()
         }
-        self._remember(train)
-        return self
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """Weighted sum of the components' standardized score rows."""

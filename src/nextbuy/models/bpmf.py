@@ -7,14 +7,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from typing_extensions import Self
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import DataError
 from nextbuy.models.factor import RatingFactorModel
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 
 #: Hyper-prior of the per-dimension prior precisions (Gamma shape and rate) and of the means.
@@ -107,37 +107,23 @@ def average_low_rank(
 class BPMFConfig(Hyperparameters):
     """Hyper-parameters of :class:`BPMF`."""
 
-    factors: int = Field(default=8, ge=1, description="latent dimensions of each Gibbs sample")
-    sweeps: int = Field(
-        default=200, ge=1, description="Gibbs sweeps (users, items, priors and noise each time)"
+    factors: int = param(8, "latent dimensions of each Gibbs sample", ge=1)
+    sweeps: int = param(200, "Gibbs sweeps (users, items, priors and noise each time)", ge=1)
+    burn_in: int = param(10, "first sweeps left out of the posterior average (< sweeps)", ge=0)
+    user_noise: float = param(
+        30.0, "prior strength of the per-user noise scale; 0 = one shared noise level", ge=0
     )
-    burn_in: int = Field(
-        default=10, ge=0, description="first sweeps left out of the posterior average (< sweeps)"
+    item_noise: float = param(
+        23.0, "prior strength of the per-item noise scale; 0 = one shared noise level", ge=0
     )
-    user_noise: float = Field(
-        default=30.0,
-        ge=0,
-        description="prior strength of the per-user noise scale; 0 = one shared noise level",
+    max_samples: int = param(
+        200, "samples averaged (evenly thinned); bounds memory while fitting", ge=1
     )
-    item_noise: float = Field(
-        default=23.0,
-        ge=0,
-        description="prior strength of the per-item noise scale; 0 = one shared noise level",
+    rank: int = param(
+        64, "factors of the exported posterior average (randomized SVD); 0 = all", ge=0
     )
-    max_samples: int = Field(
-        default=200,
-        ge=1,
-        description="samples averaged (evenly thinned); bounds memory while fitting",
-    )
-    rank: int = Field(
-        default=64,
-        ge=0,
-        description="factors of the exported posterior average (randomized SVD); 0 = all",
-    )
-    init_std: float = Field(
-        default=0.1, ge=0, description="standard deviation of the initial factors"
-    )
-    seed: int = Field(default=42, description="seeds the initial factors and the sampler")
+    init_std: float = param(0.1, "standard deviation of the initial factors", ge=0)
+    seed: int = param(42, "seeds the initial factors and the sampler")
 
     @model_validator(mode="after")
     def _burn_in_below_sweeps(self) -> Self:
@@ -174,24 +160,17 @@ class BPMF(RatingFactorModel):
         "fold_in_reg",
     )
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        #: Posterior-mean item factors ``[n_items, factors]`` (fold-in of new users).
-        self.item_mean_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        #: Ridge penalty per user dimension (bias first) for fold-in: prior precision / noise.
-        self.fold_in_reg_: np.ndarray = np.zeros(0, dtype=np.float32)
+    #: Posterior-mean item factors ``[n_items, factors]`` (fold-in of new users).
+    item_mean_factors_: np.ndarray
+    #: Ridge penalty per user dimension (bias first) for fold-in: prior precision / noise.
+    fold_in_reg_: np.ndarray
 
     # ------------------------------------------------------------------ training
     def _check(self, train: Interactions) -> None:
         if len(train) == 0:
             raise DataError("bpmf: no training ratings")
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> BPMF:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Run the Gibbs sampler; ``valid`` only feeds :attr:`callback` (running-average RMSE)."""
         self._check(train)
         p = self.config
@@ -298,8 +277,6 @@ class BPMF(RatingFactorModel):
         history["kept_samples"] = [float(len(kept_u))]
         self.history_ = history
         self.rating_min_, self.rating_max_ = train.rating_range
-        self._remember(train)
-        return self
 
     def _export(
         self,

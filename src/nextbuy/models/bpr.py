@@ -6,39 +6,26 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.models.common import popularity_share, to_numpy, use_cuda
+from nextbuy.models.common import implicit_factors, implicit_model, popularity_share
 from nextbuy.models.factor import FactorModel, UserSide
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 
 
 class BPRConfig(Hyperparameters):
     """Hyper-parameters of :class:`BPR`."""
 
-    factors: int = Field(
-        default=64, ge=1, description="latent dimensions (implicit adds one bias column)"
-    )
-    learning_rate: float = Field(default=0.0062, gt=0, description="SGD step size")
-    regularization: float = Field(
-        default=0.00017, ge=0, description="L2 on the factors touched by each update"
-    )
-    iterations: int = Field(
-        default=78, ge=1, description="epochs of sampled (user, liked, not liked) triples"
-    )
-    verify_negative_samples: bool = Field(
-        default=True, description="resample negatives the user actually liked"
-    )
-    random_state: int | None = Field(
-        default=42, description="seed of the initial factors and the sampling"
-    )
-    num_threads: int = Field(
-        default=0, ge=0, description="0 = all cores (more than one thread is not reproducible)"
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto | cpu | cuda")
+    factors: int = param(64, "latent dimensions (implicit adds one bias column)", ge=1)
+    learning_rate: float = param(0.0062, "SGD step size", gt=0)
+    regularization: float = param(0.00017, "L2 on the factors touched by each update", ge=0)
+    iterations: int = param(78, "epochs of sampled (user, liked, not liked) triples", ge=1)
+    verify_negative_samples: bool = param(True, "resample negatives the user actually liked")
+    random_state: int | None = param(42, "seed of the initial factors and the sampling")
+    num_threads: int = param(0, "0 = all cores (more than one thread is not reproducible)", ge=0)
+    device: Literal["auto", "cpu", "cuda"] = param("auto", "auto | cpu | cuda")
 
 
 class BPR(FactorModel):
@@ -57,12 +44,7 @@ class BPR(FactorModel):
     #: A known user always has a trained factor, even without training rows.
     empty_users_unknown: ClassVar[bool] = False
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> BPR:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Run implicit's BPR-SGD on the binary interaction matrix."""
         cfg = self.config
         common = {
@@ -78,16 +60,7 @@ class BPR(FactorModel):
             threadpool_limits(1, "blas"),
             progress_bar(cfg.iterations, "BPR", enabled=show_progress) as advance,
         ):
-            if use_cuda(cfg.device):
-                import implicit.gpu.bpr
-
-                model = implicit.gpu.bpr.BayesianPersonalizedRanking(**common)
-            else:
-                import implicit.cpu.bpr
-
-                model = implicit.cpu.bpr.BayesianPersonalizedRanking(
-                    **common, num_threads=cfg.num_threads
-                )
+            model = implicit_model("bpr", cfg.device, cfg.num_threads, **common)
 
             def callback(epoch: int, elapsed: float, correct: int, skipped: int) -> None:
                 # implicit samples one triple per stored interaction each epoch
@@ -99,14 +72,9 @@ class BPR(FactorModel):
                     advance()
 
             model.fit(train.binary_csr(), show_progress=False, callback=callback)
-        if hasattr(model, "to_cpu"):
-            model = model.to_cpu()
-        self.user_factors_ = to_numpy(model.user_factors)
-        self.item_factors_ = to_numpy(model.item_factors)
+        self.user_factors_, self.item_factors_ = implicit_factors(model)
         self.popularity_ = popularity_share(train.csr)
         self.history_ = {"train_auc": auc} if auc else {}
-        self._remember(train)
-        return self
 
     def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
         """User vectors for history rows: mean item factor of the history, bias column 1."""

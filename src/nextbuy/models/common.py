@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Literal
 
 import numpy as np
@@ -96,6 +97,27 @@ def use_cuda(device: str) -> bool:
     if device == "cuda" and not implicit.gpu.HAS_CUDA:
         raise ConfigError("device='cuda' but implicit was built without CUDA; use device=cpu")
     return bool(implicit.gpu.HAS_CUDA)
+
+
+#: implicit's class for each model it trains for us.
+_IMPLICIT = {"als": "AlternatingLeastSquares", "bpr": "BayesianPersonalizedRanking"}
+
+
+def implicit_model(
+    kind: Literal["als", "bpr"], device: str, num_threads: int, **params: Any
+) -> Any:
+    """An unfitted implicit model: on the GPU when ``device`` allows and implicit has CUDA."""
+    gpu = use_cuda(device)
+    module = importlib.import_module(f"implicit.{'gpu' if gpu else 'cpu'}.{kind}")
+    cls = getattr(module, _IMPLICIT[kind])
+    return cls(**params) if gpu else cls(**params, num_threads=num_threads)
+
+
+def implicit_factors(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(user factors, item factors) of a fitted implicit model, as float32 numpy on the CPU."""
+    if hasattr(model, "to_cpu"):
+        model = model.to_cpu()
+    return to_numpy(model.user_factors), to_numpy(model.item_factors)
 
 
 def to_numpy(factors: Any) -> np.ndarray:

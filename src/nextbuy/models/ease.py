@@ -7,13 +7,12 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models.common import pad_neighbours, popularity_share
 from nextbuy.models.itemitem import ItemItemModel
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.retrieval import topk
 
@@ -76,23 +75,18 @@ def ease_solution(
 class EASEConfig(Hyperparameters):
     """Hyper-parameters of :class:`EASE`."""
 
-    regularization: float = Field(
-        default=470.0, ge=0, description="lambda added to the Gram diagonal (larger = smoother)"
+    regularization: float = param(
+        470.0, "lambda added to the Gram diagonal (larger = smoother)", ge=0
     )
-    dropout: float = Field(
-        default=0.66,
-        ge=0,
-        lt=1,
-        description="EDLAE: adds dropout / (1 - dropout) * item count to the diagonal",
+    dropout: float = param(
+        0.66, "EDLAE: adds dropout / (1 - dropout) * item count to the diagonal", ge=0, lt=1
     )
-    weighting: Literal["binary", "linear", "log"] = Field(
-        default="binary", description="binary, or 1 + alpha * linear/log value"
+    weighting: Literal["binary", "linear", "log"] = param(
+        "binary", "binary, or 1 + alpha * linear/log value"
     )
-    alpha: float = Field(default=1.0, ge=0, description="slope of the linear/log weighting")
-    max_items: int = Field(
-        default=30_000,
-        ge=1,
-        description="refuse larger catalogues: fitting needs ~12 * n_items^2 bytes",
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+    max_items: int = param(
+        30_000, "refuse larger catalogues: fitting needs ~12 * n_items^2 bytes", ge=1
     )
 
 
@@ -110,16 +104,9 @@ class EASE(ItemItemModel):
     config: EASEConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("weights", "popularity")
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.weights_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+    weights_: np.ndarray  # B, items x items, zero diagonal
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> EASE:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Invert the regularised Gram matrix once (Cholesky) and normalise its columns."""
         cfg = self.config
         n_items = train.n_items
@@ -133,8 +120,6 @@ class EASE(ItemItemModel):
         x = self._weigh(train.csr)
         self.weights_ = ease_weights(x, cfg.regularization, cfg.dropout)
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
     def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         return weigh_rows(rows, self.config.weighting, self.config.alpha)

@@ -8,7 +8,7 @@ user vector (:meth:`FactorModel.recalculate_user`).
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -35,7 +35,7 @@ class UserSide:
     fallback: np.ndarray  # [n] bool: rows scored by item popularity instead
 
 
-class FactorModel(Recommender):
+class FactorModel(Recommender, ABC):
     """Scores ``U[u] @ V.T``; users without factors (unknown, or no training rows) get popularity.
 
     With ``recalculate_user=True`` a user's vector comes from their history row through
@@ -48,11 +48,12 @@ class FactorModel(Recommender):
     #: Known users without training interactions are treated as unknown (their factor is ~0).
     empty_users_unknown: ClassVar[bool] = True
 
+    user_factors_: np.ndarray  # [n_users, f]
+    item_factors_: np.ndarray  # [n_items, f]
+    popularity_: np.ndarray  # share of users per item: the scores of users without factors
+
     def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
         super().__init__(config, **params)
-        self.user_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.item_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
         self._cache: dict[str, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
 
     @abstractmethod
@@ -111,7 +112,9 @@ class FactorModel(Recommender):
             scores += bias[None, :]
         if side.bias is not None:
             scores += side.bias[:, None]
-        return fill_rows(scores, side.fallback, self.popularity_)
+        if side.fallback.any():
+            fill_rows(scores, side.fallback, self.popularity_)
+        return scores
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """``score`` at each pair without building full rows; NaN for unknown IDs."""
@@ -122,7 +125,8 @@ class FactorModel(Recommender):
         side = self._user_side(users[ok])
         pair_items = items[ok]
         values = np.einsum("nf,nf->n", side.vectors, np.asarray(self.item_factors_)[pair_items])
-        values[side.fallback] = np.asarray(self.popularity_)[pair_items[side.fallback]]
+        if side.fallback.any():
+            values[side.fallback] = np.asarray(self.popularity_)[pair_items[side.fallback]]
         out[ok] = values
         return out
 
@@ -149,13 +153,11 @@ class RatingFactorModel(FactorModel):
         "item_factors",
     )
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.global_mean_: float = 0.0
-        self.user_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.item_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.rating_min_: float = 0.0
-        self.rating_max_: float = 0.0
+    global_mean_: float
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    rating_min_: float  # the training ratings' range: predict clips to it
+    rating_max_: float
 
     def _offset(self) -> float:
         """Constant part of every prediction (``mu``, plus what the model folds into it)."""

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
@@ -14,7 +13,7 @@ from nextbuy.evaluation.snapshot import ranking_snapshot
 from nextbuy.models.common import popularity_share
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -74,32 +73,24 @@ def _half_step(
 class IALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`IALS`."""
 
-    factors: int = Field(default=64, ge=1, description="latent dimensions")
-    regularization: float = Field(
-        default=0.38,
-        ge=0,
-        description="L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent",
+    factors: int = param(64, "latent dimensions", ge=1)
+    regularization: float = param(
+        0.38, "L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent", ge=0
     )
-    unobserved_weight: float = Field(
-        default=0.165, ge=0, description="weight of the squared score of every (user, item) pair"
+    unobserved_weight: float = param(
+        0.165, "weight of the squared score of every (user, item) pair", ge=0
     )
-    reg_exponent: float = Field(
-        default=0.5,
-        description="0 = constant L2; 1 = L2 proportional to frequency (Rendle et al. 2021)",
+    reg_exponent: float = param(
+        0.5, "0 = constant L2; 1 = L2 proportional to frequency (Rendle et al. 2021)"
     )
-    weighting: Literal["binary", "linear", "log"] = Field(
-        default="binary",
-        description="observed confidence: binary (1) or 1 + alpha * linear/log value",
+    weighting: Literal["binary", "linear", "log"] = param(
+        "binary", "observed confidence: binary (1) or 1 + alpha * linear/log value"
     )
-    alpha: float = Field(default=1.0, ge=0, description="slope of the linear/log weighting")
-    iterations: int = Field(default=18, ge=1, description="sweeps (users, then items)")
-    cg_steps: int = Field(
-        default=3, ge=1, description="conjugate-gradient steps per half sweep (warm-started)"
-    )
-    init_std: float = Field(
-        default=0.1, ge=0, description="initial factors ~ N(0, init_std^2 / factors)"
-    )
-    random_state: int | None = Field(default=42, description="seed of the initial factors")
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+    iterations: int = param(18, "sweeps (users, then items)", ge=1)
+    cg_steps: int = param(3, "conjugate-gradient steps per half sweep (warm-started)", ge=1)
+    init_std: float = param(0.1, "initial factors ~ N(0, init_std^2 / factors)", ge=0)
+    random_state: int | None = param(42, "seed of the initial factors")
 
 
 class IALS(FactorModel):
@@ -127,12 +118,7 @@ class IALS(FactorModel):
         base = counts.astype(np.float64) + cfg.unobserved_weight * n_other
         return cfg.regularization * np.power(base, cfg.reg_exponent)
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> IALS:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Alternate user and item half-steps; ``valid`` only feeds :attr:`callback`."""
         cfg = self.config
         f, iterations = cfg.factors, cfg.iterations
@@ -163,8 +149,6 @@ class IALS(FactorModel):
                     self._epoch_end(it, snapshot)
         self.user_factors_, self.item_factors_ = users, items
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
     # ------------------------------------------------------------------ fold-in
     def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:

@@ -8,28 +8,36 @@ contributions (:meth:`ItemItemModel._history_contributions`).
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.models.base import Recommender
 from nextbuy.models.common import fill_rows, one_row, pad_neighbours
-from nextbuy.models.params import Hyperparameters
 from nextbuy.retrieval import topk
 
 
 class ItemItemModel(Recommender):
-    """Scores ``x @ W`` where ``x`` is the (weighted) history row; see the module docstring."""
+    """Scores ``x @ W`` where ``x`` is the (weighted) history row; see the module docstring.
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    ``W`` is the sparse ``similarity_`` (item-kNN, RP3beta), whose rows are also each item's
+    stored neighbours; EASE supplies its dense weights instead.
+    """
 
-    @abstractmethod
+    state_attributes: ClassVar[tuple[str, ...]] = ("similarity", "popularity")
+    similarity_: sp.csr_matrix  # items x items, the top entries of each row
+    popularity_: np.ndarray  # share of users per item: the scores of empty histories
+
     def _item_weights(self) -> np.ndarray | sp.csr_matrix:
         """``W``: row ``j`` says how much having ``j`` in the history adds to each item."""
+        return self.similarity_
+
+    def similar_items(
+        self, items: np.ndarray | list[int], k: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The stored neighbours of each item (row of ``W``), largest first (-1 / -inf padded)."""
+        return stored_neighbours(self.similarity_, items, k)
 
     def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         """History values as the model multiplies them (binary unless a model says otherwise)."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import popularity_share
-from nextbuy.models.itemitem import ItemItemModel, stored_neighbours
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.itemitem import ItemItemModel
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
@@ -94,16 +93,14 @@ def _sparse_block(
 class ItemKNNConfig(Hyperparameters):
     """Hyper-parameters of :class:`ItemKNN`."""
 
-    neighbors: int = Field(default=10, ge=1, description="similar items kept per item (K)")
-    shrinkage: float = Field(
-        default=25.0,
-        ge=0,
-        description="added to the cosine denominator; damps rarely co-occurring pairs",
+    neighbors: int = param(10, "similar items kept per item (K)", ge=1)
+    shrinkage: float = param(
+        25.0, "added to the cosine denominator; damps rarely co-occurring pairs", ge=0
     )
-    weighting: Literal["binary", "linear", "log"] = Field(
-        default="log", description="binary, or 1 + alpha * linear/log value"
+    weighting: Literal["binary", "linear", "log"] = param(
+        "log", "binary, or 1 + alpha * linear/log value"
     )
-    alpha: float = Field(default=1.0, ge=0, description="slope of the linear/log weighting")
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
 
 
 class ItemKNN(ItemItemModel):
@@ -118,42 +115,21 @@ class ItemKNN(ItemItemModel):
     name = "itemknn"
     config_class = ItemKNNConfig
     config: ItemKNNConfig
-    state_attributes: ClassVar[tuple[str, ...]] = ("similarity", "popularity")
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.similarity_: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
-
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> ItemKNN:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Compute the pruned item-item cosine matrix."""
         cfg = self.config
         self.similarity_ = cosine_topk(
             self._weigh(train.csr), cfg.neighbors, cfg.shrinkage, show_progress=show_progress
         )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
     def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         return weigh_rows(rows, self.config.weighting, self.config.alpha)
 
-    def _item_weights(self) -> sp.csr_matrix:
-        return self.similarity_
-
     def contributions(self, history: sp.spmatrix, items: np.ndarray) -> np.ndarray:
         """``[len(items), nnz(history)]``: ``x_j S[j, i]`` per past item ``j`` (sums to score)."""
         return self._history_contributions(history, items)
-
-    def similar_items(
-        self, items: np.ndarray | list[int], k: int = 10
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The stored neighbours of each item, most similar first (-1 / -inf padded)."""
-        return stored_neighbours(self.similarity_, items, k)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

@@ -9,73 +9,49 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError, DataError
 from nextbuy.models.factor import RatingFactorModel
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 
 
 class MFConfig(Hyperparameters):
     """Hyper-parameters of :class:`MF`."""
 
-    factors: int = Field(default=64, ge=1, description="latent dimensions")
-    epochs: int = Field(default=100, ge=1, description="maximum passes over the training ratings")
-    batch_size: int = Field(default=8192, ge=0, description="ratings per Adam step; 0 = full batch")
-    lr: float = Field(default=0.02, gt=0, description="Adam learning rate at the start")
-    l2: float = Field(
-        default=0.12, ge=0, description="L2 on the user and item factors in each batch, per rating"
+    factors: int = param(64, "latent dimensions", ge=1)
+    epochs: int = param(100, "maximum passes over the training ratings", ge=1)
+    batch_size: int = param(8192, "ratings per Adam step; 0 = full batch", ge=0)
+    lr: float = param(0.02, "Adam learning rate at the start", gt=0)
+    l2: float = param(0.12, "L2 on the user and item factors in each batch, per rating", ge=0)
+    bias_l2: float = param(0.01, "L2 on the user and item biases in each batch, per rating", ge=0)
+    dropout: float = param(
+        0.0, "dropout probability on the interaction vector p_u * q_i", ge=0, lt=1
     )
-    bias_l2: float = Field(
-        default=0.01, ge=0, description="L2 on the user and item biases in each batch, per rating"
+    batch_norm: bool = param(False, "BatchNorm1d on p_u * q_i before summing (the seed design)")
+    init_std: float = param(0.01, "standard deviation of the initial factors", ge=0)
+    lr_factor: float = param(
+        0.5, "ReduceLROnPlateau: multiply the lr by this on a plateau", gt=0, lt=1
     )
-    dropout: float = Field(
-        default=0.0,
-        ge=0,
-        lt=1,
-        description="dropout probability on the interaction vector p_u * q_i",
+    lr_patience: int = param(
+        2, "ReduceLROnPlateau: epochs without improvement before reducing", ge=0
     )
-    batch_norm: bool = Field(
-        default=False, description="BatchNorm1d on p_u * q_i before summing (the seed design)"
+    early_stopping: int = param(
+        6, "stop after this many epochs without improvement; 0 = never", ge=0
     )
-    init_std: float = Field(
-        default=0.01, ge=0, description="standard deviation of the initial factors"
+    valid_fraction: float = param(
+        0.05, "share of train held out for early stopping when no valid set is given", ge=0, lt=1
     )
-    lr_factor: float = Field(
-        default=0.5,
-        gt=0,
-        lt=1,
-        description="ReduceLROnPlateau: multiply the lr by this on a plateau",
+    refit: bool = param(True, "then retrain on all of train for the best epoch count (2x time)")
+    device: Literal["auto", "cpu", "cuda"] = param(
+        "auto", "auto (cuda when available) | cpu | cuda"
     )
-    lr_patience: int = Field(
-        default=2, ge=0, description="ReduceLROnPlateau: epochs without improvement before reducing"
+    num_threads: int = param(
+        1, "torch CPU threads while fitting (1 is as fast, and robust when busy)", ge=0
     )
-    early_stopping: int = Field(
-        default=6, ge=0, description="stop after this many epochs without improvement; 0 = never"
-    )
-    valid_fraction: float = Field(
-        default=0.05,
-        ge=0,
-        lt=1,
-        description="share of train held out for early stopping when no valid set is given",
-    )
-    refit: bool = Field(
-        default=True, description="then retrain on all of train for the best epoch count (2x time)"
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        default="auto", description="auto (cuda when available) | cpu | cuda"
-    )
-    num_threads: int = Field(
-        default=1,
-        ge=0,
-        description="torch CPU threads while fitting (1 is as fast, and robust when busy)",
-    )
-    seed: int = Field(
-        default=42, description="seeds initialisation, the validation carve and the batch order"
-    )
+    seed: int = param(42, "seeds initialisation, the validation carve and the batch order")
 
 
 class MF(RatingFactorModel):
@@ -101,20 +77,13 @@ class MF(RatingFactorModel):
         "bn_shift",
     )
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.bn_scale_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.bn_shift_: np.ndarray = np.zeros(0, dtype=np.float32)
-        #: The trained torch module (eval mode, CPU) for inspection; None after :meth:`load`.
-        self.torch_module_: Any = None
+    bn_scale_: np.ndarray  # batch norm folded into a per-dimension scale and shift
+    bn_shift_: np.ndarray
+    #: The trained torch module (eval mode, CPU) for inspection; None after :meth:`load`.
+    torch_module_: Any = None
 
     # ------------------------------------------------------------------ training
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> MF:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Train with Adam; ``valid`` (or a carve of train) for lr schedule and early stopping.
 
         With ``refit`` and a carved validation set, a second run on all of train replays the
@@ -150,8 +119,6 @@ class MF(RatingFactorModel):
         self.history_ = history
         self._export(module)
         self.rating_min_, self.rating_max_ = train.rating_range
-        self._remember(train)
-        return self
 
     def _split(
         self, train: Interactions, valid: Interactions | None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
@@ -56,6 +56,15 @@ class Hyperparameters(BaseModel):
     def expected(cls, name: str) -> str:
         """What parameter ``name`` accepts, in words: ``"an integer >= 1"``."""
         return describe(cls.model_fields[name])
+
+
+def param(default: Any, description: str, **bounds: Any) -> Any:
+    """One hyper-parameter: ``factors: int = param(64, "latent dimensions", ge=1)``.
+
+    ``bounds`` are pydantic's ``ge``, ``gt``, ``le``, ``lt``; the description becomes the
+    comment in ``config/default.yaml``.
+    """
+    return Field(default=default, description=description, **bounds)
 
 
 def describe(field: FieldInfo) -> str:

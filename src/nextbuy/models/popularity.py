@@ -6,20 +6,18 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.base import Recommender
 from nextbuy.models.common import item_popularity
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 
 
 class PopularityConfig(Hyperparameters):
     """Hyper-parameters of :class:`Popularity`."""
 
-    weighting: Literal["count", "value"] = Field(
-        default="count",
-        description="count = distinct users per item; value = summed values (e.g. quantities)",
+    weighting: Literal["count", "value"] = param(
+        "count", "count = distinct users per item; value = summed values (e.g. quantities)"
     )
 
 
@@ -35,20 +33,11 @@ class Popularity(Recommender):
     config: PopularityConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("popularity",)
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    popularity_: np.ndarray  # per item: distinct users, or summed values
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> Popularity:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Count each item's users (or sum its values); ``valid`` is ignored."""
         self.popularity_ = item_popularity(train.csr, self.config.weighting)
-        self._remember(train)
-        return self
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """The popularity vector repeated for each user (known or not)."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import popularity_share
-from nextbuy.models.itemitem import ItemItemModel, stored_neighbours
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.itemitem import ItemItemModel
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
 
@@ -78,16 +77,12 @@ def rp3beta_weights(
 class RP3betaConfig(Hyperparameters):
     """Hyper-parameters of :class:`RP3beta`."""
 
-    alpha: float = Field(
-        default=0.95,
-        gt=0,
-        description="element-wise exponent of the random walk's transition probabilities",
+    alpha: float = param(
+        0.95, "element-wise exponent of the random walk's transition probabilities", gt=0
     )
-    beta: float = Field(
-        default=0.63, description="popularity penalty: divide by item popularity ** beta"
-    )
-    neighbors: int = Field(default=214, ge=1, description="items kept per item (top-K)")
-    normalize: bool = Field(default=True, description="L1-normalise each item's row after pruning")
+    beta: float = param(0.63, "popularity penalty: divide by item popularity ** beta")
+    neighbors: int = param(214, "items kept per item (top-K)", ge=1)
+    normalize: bool = param(True, "L1-normalise each item's row after pruning")
 
 
 class RP3beta(ItemItemModel):
@@ -102,18 +97,8 @@ class RP3beta(ItemItemModel):
     name = "rp3beta"
     config_class = RP3betaConfig
     config: RP3betaConfig
-    state_attributes: ClassVar[tuple[str, ...]] = ("similarity", "popularity")
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.similarity_: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
-
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> RP3beta:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Compute the pruned random-walk similarity matrix."""
         cfg = self.config
         self.similarity_ = rp3beta_weights(
@@ -125,17 +110,6 @@ class RP3beta(ItemItemModel):
             show_progress=show_progress,
         )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
-
-    def _item_weights(self) -> sp.csr_matrix:
-        return self.similarity_
-
-    def similar_items(
-        self, items: np.ndarray | list[int], k: int = 10
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The stored neighbours of each item, largest weight first (-1 / -inf padded)."""
-        return stored_neighbours(self.similarity_, items, k)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

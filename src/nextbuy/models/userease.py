@@ -6,31 +6,23 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import Field
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models.base import Recommender
 from nextbuy.models.common import fill_rows, popularity_share
 from nextbuy.models.ease import ease_solution
-from nextbuy.models.params import Hyperparameters
+from nextbuy.models.params import Hyperparameters, param
 
 
 class UserEASEConfig(Hyperparameters):
     """Hyper-parameters of :class:`UserEASE`."""
 
-    regularization: float = Field(
-        default=190.0, ge=0, description="lambda added to the user x user Gram diagonal"
+    regularization: float = param(190.0, "lambda added to the user x user Gram diagonal", ge=0)
+    dropout: float = param(
+        0.79, "EDLAE: adds dropout / (1 - dropout) * user count to the diagonal", ge=0, lt=1
     )
-    dropout: float = Field(
-        default=0.79,
-        ge=0,
-        lt=1,
-        description="EDLAE: adds dropout / (1 - dropout) * user count to the diagonal",
-    )
-    max_users: int = Field(
-        default=30_000, ge=1, description="refuse more users: fitting needs ~12 * n_users^2 bytes"
-    )
+    max_users: int = param(30_000, "refuse more users: fitting needs ~12 * n_users^2 bytes", ge=1)
 
 
 class UserEASE(Recommender):
@@ -52,19 +44,12 @@ class UserEASE(Recommender):
     config: UserEASEConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("weights", "p_diag", "popularity")
 
-    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
-        self.weights_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        #: ``diag(P)``: with ``B`` it gives back ``P = (I - B) diag(P)`` for fold-in.
-        self.p_diag_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    weights_: np.ndarray  # B, users x users, zero diagonal
+    #: ``diag(P)``: with ``B`` it gives back ``P = (I - B) diag(P)`` for fold-in.
+    p_diag_: np.ndarray
+    popularity_: np.ndarray  # share of users per item: the scores of empty histories
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> UserEASE:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Invert the regularised user Gram matrix once (Cholesky) and normalise it."""
         cfg = self.config
         if train.n_users > cfg.max_users:
@@ -78,8 +63,6 @@ class UserEASE(Recommender):
             sp.csr_matrix(x.T), cfg.regularization, cfg.dropout
         )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
     def _binary_train(self) -> sp.csr_matrix:
         assert self.user_items_ is not None
