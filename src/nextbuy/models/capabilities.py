@@ -1,7 +1,9 @@
 """What a model can do beyond scoring, as small protocols: ask ``isinstance(model, Explains)``.
 
-Every model scores users, recommends, predicts and answers ``similar_items`` (see
-:class:`~nextbuy.models.base.Recommender`); these say which extra questions it answers.
+Every model scores users (from the trained state, or from history rows with
+``recalculate_user=True``), recommends, predicts and answers ``similar_items``; ``item_vectors()``
+is None for models without item vectors (see :class:`~nextbuy.models.base.Recommender`).
+The protocols here name the extra questions only some models answer.
 """
 
 from __future__ import annotations
@@ -22,13 +24,4 @@ class Explains(Protocol):
         ``history`` is one user's 1 x n_items row (columns follow ``history.indices``); for a
         non-empty history each item's row sums to its score with ``recalculate_user=True``.
         """
-        ...
-
-
-@runtime_checkable
-class FoldsIn(Protocol):
-    """Factor models: a history row becomes a user vector against the fixed item factors."""
-
-    def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
-        """User vectors ``[n_rows, f]`` for history rows (raw values, new users too)."""
         ...

@@ -134,10 +134,6 @@ class FactorModel(Recommender, ABC):
         """The item factors (cosine similarity between them is ``similar_items``)."""
         return np.asarray(self.item_factors_)
 
-    def user_vectors(self, users: np.ndarray | list[int]) -> np.ndarray:
-        """The vectors that score ``users`` from the trained state (rows of unknown users: any)."""
-        return self._user_side(np.asarray(users, dtype=np.int64).ravel()).vectors
-
 
 class RatingFactorModel(FactorModel):
     """``r_ui = mu + b_u + b_i + p_u . q_i``; unknown users or items add nothing (baseline).
