@@ -13,7 +13,7 @@ from typing_extensions import Self
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
-from nextbuy.models.common import jsonable, rows_of
+from nextbuy.models.common import as_csr, jsonable, rows_of
 from nextbuy.models.params import Hyperparameters, untyped
 from nextbuy.retrieval import cosine_neighbours, topk
 
@@ -166,7 +166,7 @@ class Recommender:
         """``user_items`` as CSR, checked to hold one row per user over the trained items."""
         if user_items is None:
             raise ValueError("recalculate_user=True needs user_items (one history row per user)")
-        rows = sp.csr_matrix(user_items)
+        rows = as_csr(user_items)
         if rows.shape != (n_users, self.n_items_):
             raise ValueError(
                 f"user_items has shape {rows.shape}; expected ({n_users}, {self.n_items_}): "

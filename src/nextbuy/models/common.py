@@ -40,6 +40,11 @@ def fill_rows(scores: np.ndarray, rows: np.ndarray, fallback: np.ndarray) -> np.
     return scores
 
 
+def as_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """``matrix`` as CSR, without a copy (or a new object) when it already is one."""
+    return matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
+
+
 def rows_of(matrix: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
     """CSR rows of ``matrix`` for ``users``; users outside its rows get empty rows."""
     known = (users >= 0) & (users < matrix.shape[0])

@@ -87,7 +87,7 @@ class FactorModel(Recommender, ABC):
         safe = np.where(known, users, 0)
         if self.empty_users_unknown:
             assert self.user_items_ is not None
-            known &= np.diff(self.user_items_.indptr)[safe] > 0
+            known &= (self.user_items_.indptr[safe + 1] - self.user_items_.indptr[safe]) > 0
         return UserSide(np.asarray(self.user_factors_)[safe], None, ~known)
 
     def _history_side(self, users: np.ndarray, rows: sp.csr_matrix) -> UserSide:

@@ -31,7 +31,7 @@ def ridge_fold_in(
     explicit MF uses ``w = 1``, ``y = residual rating``. Returns float32 ``[n_rows, f]``.
     One row (a request's user) is solved densely, touching only the rows of its items.
     """
-    rows = sp.csr_matrix(rows)
+    rows = rows if isinstance(rows, sp.csr_matrix) else sp.csr_matrix(rows)
     n, f = rows.shape[0], vectors.shape[1]
     gram_weights = np.asarray(gram_weights, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)

@@ -76,7 +76,7 @@ class UserEASE(Recommender):
         known = (users >= 0) & (users < self.n_users_)
         safe = np.where(known, users, 0)
         coef = np.asarray(self.weights_)[:, safe]
-        empty = ~known | (np.diff(self.user_items_.indptr)[safe] == 0)
+        empty = ~known | ((self.user_items_.indptr[safe + 1] - self.user_items_.indptr[safe]) == 0)
         return self._reconstruct(coef, empty)
 
     def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
