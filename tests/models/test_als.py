@@ -126,3 +126,14 @@ def test_training_loss_and_bad_options() -> None:
         registry.create("als", weighting="binary").fit(train)
     with pytest.raises(ConfigError, match="device"):
         registry.create("als", device="tpu").fit(train)
+
+
+def test_typed_config_builds_the_model() -> None:
+    from nextbuy.models.als import ALS, ALSConfig
+
+    model = ALS(ALSConfig(factors=8), iterations=3)
+    assert model.config == ALSConfig(factors=8, iterations=3)
+    assert model.get_params()["factors"] == 8 and ALS.defaults["factors"] == 64
+    assert ALSConfig.expected("factors") == "an integer >= 1"
+    with pytest.raises(ConfigError, match="config must be ALSConfig, not IALSConfig"):
+        ALS(registry.get("ials").config_class())

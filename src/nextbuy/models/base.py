@@ -28,8 +28,8 @@ class Recommender:
 
     Everything is index-based (arrays in, arrays out); string IDs live in the artifact's IdMaps.
     Scoring needs only numpy/scipy, so a loaded model serves without torch. Subclasses
-    implement :meth:`fit`, :meth:`_score_users` (scores from the trained state) and
-    :meth:`_score_histories` (scores from given history rows, for ``recalculate_user=True``).
+    declare :attr:`config_class` and implement :meth:`_fit`, :meth:`_score_users` (scores from
+    the trained state) and :meth:`_score_histories` (from history rows, ``recalculate_user``).
     """
 
     #: Registry name, e.g. ``"als"``.
@@ -58,12 +58,12 @@ class Recommender:
             cls.config_class = untyped(cls.__name__, cls.defaults)
 
     def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
-        """``Model(factors=8)`` or ``Model(ModelConfig(...))``; invalid values raise ConfigError."""
+        """``ALS(factors=8)`` or ``ALS(ALSConfig(factors=8))``; bad values raise ConfigError."""
         if config is None:
             config = self.config_class.build(self.name, params)
         elif not isinstance(config, self.config_class):
             raise ConfigError(
-                f"model {self.name!r}: config must be a {self.config_class.__name__}, "
+                f"model {self.name!r}: config must be {self.config_class.__name__}, "
                 f"not {type(config).__name__}"
             )
         elif params:
@@ -102,8 +102,7 @@ class Recommender:
         valid: Interactions | None = None,
         show_progress: bool = False,
     ) -> Self:
-        """Learn from ``train`` and return self; ``valid`` only feeds early stopping, pruning
-        and :attr:`callback` (never the learned state of ranking models)."""
+        """Learn from ``train`` and return self (``valid``: early stopping and :attr:`callback`)."""
         self._fit(train, valid, show_progress)
         self._remember(train)
         return self
