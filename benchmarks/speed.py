@@ -130,9 +130,9 @@ def worker_nextbuy(args: argparse.Namespace) -> dict[str, Any]:
     out["fit_per_iteration_s"] = round(out["fit_s"] / ALS["iterations"], 3)
     users = np.arange(train.n_users)
     with Stage(out, "recommend_10k"):
-        model.recommend(users[:10_000], k=10, exclude=csr)
+        model.recommend(users[:10_000], k=10)
     with Stage(out, "recommend"):
-        model.recommend(users, k=10, exclude=csr)
+        model.recommend(users, k=10)
     return out
 
 

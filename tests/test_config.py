@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from nextbuy.config import DEFAULT_CONFIG, Config, load_config, parse_overrides
+from nextbuy.config import (
+    DEFAULT_CONFIG,
+    MODELS_HEADER,
+    Config,
+    load_config,
+    models_section,
+    parse_overrides,
+)
 from nextbuy.errors import ConfigError
 from nextbuy.models import registry
 
@@ -50,3 +57,37 @@ def test_bad_config_names_the_field(tmp_path) -> None:
     bad.write_text("nonsense: [1\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_default_config_models_part_is_generated_from_the_model_configs() -> None:
+    """Values and comments of ``models:`` come from each model's typed hyper-parameters."""
+    text = DEFAULT_CONFIG.read_text()
+    assert MODELS_HEADER in text
+    assert text.split(MODELS_HEADER, 1)[1] == models_section().split(MODELS_HEADER, 1)[1], (
+        "config/default.yaml's models part drifted from the model configs; regenerate it with "
+        "python -c 'from nextbuy.config import write_default_config; write_default_config()'"
+    )
+    # the hand-written list of model names in the model section names every built-in model
+    line = next(x for x in text.splitlines() if x.startswith("  name:"))
+    listed = {n.strip() for n in line.split("#", 1)[1].split("|")}
+    assert listed == set(registry.BUILTIN)
+
+
+@pytest.mark.parametrize("path", sorted(DEFAULT_CONFIG.parent.glob("*.yaml")), ids=str)
+def test_every_shipped_config_holds_valid_model_parameters(path) -> None:
+    cfg = load_config(path)
+    for name, params in cfg.models.items():
+        registry.create(name, **params)  # raises a ConfigError naming a bad value
+
+
+def test_model_parameters_are_validated_at_construction() -> None:
+    for name, params, words in [
+        ("als", {"factors": 0}, "factors must be an integer >= 1, not 0"),
+        ("als", {"iterations": 0}, "iterations must be an integer >= 1, not 0"),
+        ("ials", {"regularization": -0.5}, "regularization must be a number >= 0, not -0.5"),
+        ("mf", {"dropout": 1.0}, "dropout must be a number >= 0 and < 1, not 1.0"),
+        ("ease", {"weighting": "sqrt"}, "weighting must be one of 'binary', 'linear', 'log'"),
+        ("bpmf", {"sweeps": 5, "burn_in": 5}, "burn_in must be smaller than sweeps"),
+    ]:
+        with pytest.raises(ConfigError, match=words):
+            registry.create(name, **params)

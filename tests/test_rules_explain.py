@@ -7,8 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.explain import contributions, top_reasons
 from nextbuy.models import registry
+from nextbuy.models.capabilities import Explains
+from nextbuy.models.registry import names_with
 from nextbuy.rules import apply_boosts, boost_vector, cap_per_group, purchased_mask
 
 
@@ -55,16 +56,14 @@ def test_contributions_add_up_to_the_score(name: str, train: Interactions) -> No
     model = registry.create(name, **params).fit(train)
     history = train.csr[[3]]
     items = np.array([0, 5, 7, 11])
-    contrib = contributions(model, history, items)
+    assert isinstance(model, Explains)
+    contrib = model.contributions(history, items)
     assert contrib.shape == (4, history.nnz)
-    expected = model.score(np.array([3]), user_items=history)[0, items]
+    expected = model.score(np.array([3]), history, recalculate_user=True)[0, items]
     np.testing.assert_allclose(contrib.sum(axis=1), expected, rtol=1e-3, atol=1e-4)
-    ids, vals = top_reasons(model, history, items, n=2)
-    assert set(ids.ravel()) <= set(history.indices)
-    assert (vals[:, 0] >= vals[:, 1]).all()
 
 
 def test_unexplainable_model_says_so(train: Interactions) -> None:
     model = registry.create("popularity").fit(train)
-    with pytest.raises(ValueError, match="explainable"):
-        contributions(model, train.csr[[0]], np.array([1]))
+    assert not isinstance(model, Explains)
+    assert sorted(names_with(Explains)) == ["als", "ease", "itemknn"]

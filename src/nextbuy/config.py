@@ -28,8 +28,8 @@ class DataConfig(_Strict):
     time_col: str | None = None
     event_col: str | None = None
     event_weights: dict[str, float] | None = None
-    min_user_interactions: int = Field(1, ge=1)
-    min_item_interactions: int = Field(1, ge=1)
+    min_user_interactions: int = Field(default=1, ge=1)
+    min_item_interactions: int = Field(default=1, ge=1)
     kcore: bool = False
 
 
@@ -37,7 +37,7 @@ class SplitConfig(_Strict):
     """How to hold out a test set for the evaluation stored with the model."""
 
     method: Literal["random", "user", "time", "last", "none"] = "random"
-    test_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: int = 42
 
 
@@ -51,7 +51,7 @@ class ModelConfig(_Strict):
 class EvaluationConfig(_Strict):
     """Cut-off and baseline of the evaluation run after training."""
 
-    k: int = Field(10, ge=1)
+    k: int = Field(default=10, ge=1)
     baseline: str | None = "popularity"
 
 
@@ -107,3 +107,53 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {pair!r}: cannot parse value ({exc})") from exc
     return out
+
+
+# ---------------------------------------------------------------------- config/default.yaml
+#: The line that opens the generated ``models:`` part of ``config/default.yaml``.
+MODELS_HEADER = (
+    "# Per-model hyper-parameters (the defaults; --set key=value or model.params override them)."
+)
+#: Column at which the generated comments start (as in the hand-written part of the file).
+COMMENT_COLUMN = 30
+
+
+def models_section() -> str:
+    """The ``models:`` part of ``config/default.yaml``: every built-in model's defaults, each
+    commented with its field description (from the model's typed hyper-parameters)."""
+    from nextbuy.models import registry
+
+    lines = [MODELS_HEADER, "models:"]
+    for index, name in enumerate(registry.BUILTIN):
+        config_class = registry.get(name).config_class
+        if index:
+            lines.append("")
+        lines.append(f"  {name}:")
+        for key, value in config_class.default_values().items():
+            comment = config_class.model_fields[key].description or ""
+            nested = isinstance(value, dict) and bool(value)
+            entry = f"    {key}:" if nested else f"    {key}: {_yaml(value)}"
+            lines.append(_commented(entry, comment))
+            if nested:
+                lines += [f"      {k}: {_yaml(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_default_config(path: Path = DEFAULT_CONFIG) -> None:
+    """Regenerate the ``models:`` part of ``path`` from the models, keeping everything above."""
+    text = Path(path).read_text()
+    head = text.split(MODELS_HEADER, 1)[0]
+    Path(path).write_text(head + models_section())
+
+
+def _commented(line: str, comment: str) -> str:
+    if not comment:
+        return line
+    return f"{line.ljust(COMMENT_COLUMN - 2)}  # {comment}"
+
+
+def _yaml(value: Any) -> str:
+    """A value as inline YAML (``true``, ``null``, ``30000``, ``{}``)."""
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()

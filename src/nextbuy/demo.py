@@ -75,9 +75,7 @@ def run_demo(
     artifact = load_artifact(models_dir / "als")
     catalog = artifact.catalog
     users = artifact.user_map.ids[:2]
-    ids, scores = artifact.model.recommend(
-        artifact.user_map.index(users), k=5, exclude=artifact.seen
-    )
+    ids, scores = artifact.model.recommend(artifact.user_map.index(users), k=5)  # unseen only
     for user, row, score_row in zip(users, ids, scores, strict=True):
         table = Table(title=f"top 5 for user {user} (als {artifact.version})")
         for col in ("rank", "item_id", "name", "brand", "category", "score"):

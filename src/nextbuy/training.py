@@ -149,14 +149,12 @@ def train_model(
     report = progress_callback or (lambda stage, frac: None)
 
     report("reading data", 0.0)
-    from nextbuy.models import registry as _registry
-
     if data is None and database_url is None:
         raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
     if data is not None:
         frame, explicit, catalog, source = load_dataset(data, cfg, items)
     else:
-        explicit = _registry.get(cfg.model.name).predicts_ratings
+        explicit = registry.get(cfg.model.name).predicts_ratings
         frame, source = pd.DataFrame(), "event store"
         catalog = None
         if items is not None:

@@ -181,6 +181,7 @@ def tune(
     if not any(r["state"] == "complete" for r in records):
         raise ConfigError("no trial finished; raise --timeout or --trials")
     best = study.best_trial
+    assert best.value is not None  # the best trial is a complete one
     return TuneResult(
         model=model,
         metric=metric,

@@ -178,7 +178,7 @@ def test_real_models_match_bruteforce(name: str) -> None:
     res = evaluate(model, train, test, k=10)
 
     users = np.unique(test.users)
-    recs, _ = model.recommend(users, k=10, exclude=train.csr)
+    recs, _ = model.recommend(users, k=10)
     assert not np.any(train.csr[users].toarray()[np.arange(len(users))[:, None], recs])
     truth = test.csr[users]
     assert res.metrics == pytest.approx(ranking_metrics(recs, truth, k=10, n_items=60))

@@ -108,6 +108,16 @@ class RecommenderContract:
         with pytest.raises(ConfigError, match="no_such_param"):
             registry.create(model.name, no_such_param=1)
 
+    def test_set_params_validates_and_returns_self(self) -> None:
+        model = self.make_model()
+        params = model.get_params()
+        name = next(iter(params))
+        assert model.set_params(**{name: params[name]}) is model
+        assert model.get_params() == params
+        with pytest.raises(ConfigError, match="no_such_param"):
+            model.set_params(no_such_param=1)
+        assert model.get_params() == params  # a refused change changes nothing
+
     def test_registered(self, model: Recommender) -> None:
         assert model.name in registry.available()
         assert registry.get(model.name) is type(model)
@@ -115,7 +125,7 @@ class RecommenderContract:
     # ------------------------------------------------------------------ recommend
     def test_recommend_shapes_one_and_batch(self, model: Recommender) -> None:
         for users in ([3], np.arange(N_USERS)):
-            ids, scores = model.recommend(users, k=4)
+            ids, scores = model.recommend(users, k=4, exclude_seen=False)
             assert ids.shape == scores.shape == (len(users), 4)
             assert ids.dtype == np.int32 and scores.dtype == np.float32
             assert ((ids >= 0) & (ids < N_ITEMS)).all()
@@ -125,29 +135,29 @@ class RecommenderContract:
 
     def test_batch_equals_one_by_one(self, model: Recommender) -> None:
         users = np.arange(N_USERS)
-        ids, scores = model.recommend(users, k=3, batch_size=4)
+        ids, scores = model.recommend(users, k=3, exclude_seen=False, batch_size=4)
         for u in (0, 7, 15, EMPTY_USER):
-            one_ids, one_scores = model.recommend([u], k=3)
+            one_ids, one_scores = model.recommend([u], k=3, exclude_seen=False)
             np.testing.assert_allclose(one_scores[0], scores[u], rtol=1e-5, atol=1e-6)
             if len(set(np.round(one_scores[0], 5))) == 3:  # ties may order either way
                 assert np.array_equal(one_ids[0], ids[u])
 
     def test_seen_items_excluded(self, model: Recommender, train: Interactions) -> None:
         users = np.arange(N_USERS)
-        ids, scores = model.recommend(users, k=5, exclude=train.csr)
+        ids, scores = model.recommend(users, k=5)  # exclude_seen by default
         seen = train.csr
         for u in users:
             assert not set(ids[u][ids[u] >= 0]) & set(seen[u].indices)
 
     def test_candidates_restrict_and_pad(self, model: Recommender) -> None:
         cand = np.array([0, 7, 11])
-        ids, scores = model.recommend(np.arange(N_USERS), k=5, candidates=cand)
+        ids, scores = model.recommend(np.arange(N_USERS), k=5, exclude_seen=False, items=cand)
         assert set(ids[:, :3].ravel()) <= set(cand)
         assert (ids[:, 3:] == -1).all() and np.isneginf(scores[:, 3:]).all()
 
     def test_k_beyond_items_left_pads(self, model: Recommender, train: Interactions) -> None:
         users = np.arange(N_USERS)
-        ids, scores = model.recommend(users, k=N_ITEMS + 2, exclude=train.csr)
+        ids, scores = model.recommend(users, k=N_ITEMS + 2)
         left = N_ITEMS - np.diff(train.csr.indptr)
         for u in users:
             assert (ids[u, : left[u]] >= 0).all() and np.isfinite(scores[u, : left[u]]).all()
@@ -155,7 +165,7 @@ class RecommenderContract:
         assert_sorted_desc(scores)
 
     def test_unknown_and_empty_users_get_valid_lists(self, model: Recommender) -> None:
-        ids, scores = model.recommend([-1, N_USERS + 5, EMPTY_USER], k=5)
+        ids, scores = model.recommend([-1, N_USERS + 5, EMPTY_USER], k=5, exclude_seen=False)
         assert ((ids >= 0) & (ids < N_ITEMS)).all()
         assert np.isfinite(scores).all()
         assert all(len(set(row)) == 5 for row in ids)
@@ -164,9 +174,9 @@ class RecommenderContract:
         if not self.personalized:
             pytest.skip("not a personalized model")
         users = np.arange(2 * BLOCK_USERS)
-        ids, _ = model.recommend(users, k=1, exclude=train.csr)
+        ids, _ = model.recommend(users, k=1)
         assert np.array_equal(ids[:, 0], [held_out(u) for u in users])
-        top, _ = model.recommend(users, k=BLOCK_ITEMS)
+        top, _ = model.recommend(users, k=BLOCK_ITEMS, exclude_seen=False)
         own = block_of_item(top) == (users // BLOCK_USERS)[:, None]
         assert own.mean() >= 0.95, top
 
@@ -178,11 +188,28 @@ class RecommenderContract:
         history = sp.csr_matrix(
             ([value] * 3, ([0, 0, 0], [7, 8, 9])), shape=(1, N_ITEMS), dtype=np.float32
         )
-        ids, scores = model.recommend([-1], k=3, exclude=history, user_items=history)
+        ids, scores = model.recommend([-1], k=3, user_items=history, recalculate_user=True)
         assert (block_of_item(ids[0]) == 1).all(), (ids, scores)
         empty = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
-        ids, scores = model.recommend([-1], k=3, user_items=empty)
+        ids, scores = model.recommend([-1], k=3, user_items=empty, recalculate_user=True)
         assert (ids >= 0).all() and np.isfinite(scores).all()
+
+    def test_history_rows_score_only_when_asked(
+        self, model: Recommender, train: Interactions
+    ) -> None:
+        """Rows without ``recalculate_user`` only say what was seen (implicit's semantics)."""
+        users = np.array([0, 12])
+        rows = train.csr[users]
+        with pytest.raises(ValueError, match="recalculate_user"):
+            model.score(users, rows)
+        with pytest.raises(ValueError, match="user_items"):
+            model.recommend(users, k=3, recalculate_user=True)
+        ids, scores = model.recommend(users, k=3, user_items=rows)
+        want_ids, want_scores = model.recommend(users, k=3)
+        np.testing.assert_allclose(scores, want_scores, rtol=1e-6)
+        blocked = want_ids[:, 0]
+        ids, _ = model.recommend(users, k=3, exclude=blocked)
+        assert not set(ids.ravel()) & set(blocked)
 
     # ------------------------------------------------------------------ similar items
     def test_similar_items(self, model: Recommender) -> None:
@@ -238,7 +265,7 @@ class RecommenderContract:
         loaded = type(model).load(tmp_path / "m")
         assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
         users = np.array([0, 5, 11, EMPTY_USER, -1])
-        for kwargs in ({}, {"exclude": train.csr}):
+        for kwargs in ({"exclude_seen": False}, {}):
             ids0, sc0 = model.recommend(users, k=6, **kwargs)
             ids1, sc1 = loaded.recommend(users, k=6, **kwargs)
             assert np.array_equal(ids0, ids1)

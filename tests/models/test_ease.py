@@ -42,13 +42,17 @@ def test_weighting_uses_values() -> None:
     assert not np.allclose(binary.weights_, linear.weights_)
     # scoring applies the fit-time weighting to the given rows
     row = sp.csr_matrix(counts[1:2])
-    np.testing.assert_allclose(linear.score([1]), linear.score([-1], row), rtol=1e-6)
+    np.testing.assert_allclose(
+        linear.score([1]), linear.score([-1], row, recalculate_user=True), rtol=1e-6
+    )
 
 
 def test_new_user_scored_from_history_rows() -> None:
     model = registry.create("ease", regularization=1.0).fit(Interactions.from_csr(X))
     rows = sp.csr_matrix(X[[2, 0]])
-    np.testing.assert_allclose(model.score([-1, -1], rows), model.score([2, 0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.score([-1, -1], rows, recalculate_user=True), model.score([2, 0]), rtol=1e-6
+    )
 
 
 def test_too_many_items_is_config_error() -> None:

@@ -11,7 +11,7 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender
-from nextbuy.models.popularity import item_popularity
+from nextbuy.models.common import item_popularity
 
 
 class TestPopularity(RecommenderContract):
@@ -30,7 +30,7 @@ def small() -> Interactions:
 def test_counts_distinct_users() -> None:
     model = registry.create("popularity").fit(small())
     np.testing.assert_array_equal(model.popularity_, [3, 1, 2, 0])
-    ids, scores = model.recommend([0, -1], k=4)
+    ids, scores = model.recommend([0, -1], k=4, exclude_seen=False)
     np.testing.assert_array_equal(ids, [[0, 2, 1, 3]] * 2)
     np.testing.assert_array_equal(scores[0], [3, 2, 1, 0])
 
@@ -38,7 +38,7 @@ def test_counts_distinct_users() -> None:
 def test_value_weighting_sums_values() -> None:
     model = registry.create("popularity", weighting="value").fit(small())
     np.testing.assert_array_equal(model.popularity_, [3, 10, 2, 0])
-    assert model.recommend([1], k=1, exclude=small().csr)[0][0, 0] == 1  # unseen: 1, 3
+    assert model.recommend([1], k=1)[0][0, 0] == 1  # unseen: 1, 3
     with pytest.raises(ConfigError, match="weighting"):
         item_popularity(small().csr, "median")  # type: ignore[arg-type]
 

@@ -37,7 +37,9 @@ def test_closed_form_and_fold_in_match_numpy(dropout: float) -> None:
     np.testing.assert_allclose(model.score(np.arange(5)), b.T @ X, atol=1e-5)
     new = np.array([[1.0, 0, 0, 1, 0]])
     want = (p @ X @ new.T).T @ X  # ridge regression on the training users
-    np.testing.assert_allclose(model.score([-1], sp.csr_matrix(new)), want, atol=1e-5)
+    np.testing.assert_allclose(
+        model.score([-1], sp.csr_matrix(new), recalculate_user=True), want, atol=1e-5
+    )
 
 
 def test_too_many_users_is_config_error() -> None:

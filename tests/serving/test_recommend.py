@@ -55,7 +55,7 @@ def test_exclude_seen_false_can_return_seen_items(client: TestClient, shop: Shop
     user = user_with_history(shop)
     body = {"user_id": user, "k": 20, "exclude_seen": False, "include_out_of_stock": True}
     r = client.post("/recommend", json=body)
-    ids, _ = art.model.recommend([art.user_map.index_of(user)], k=20)
+    ids, _ = art.model.recommend([art.user_map.index_of(user)], k=20, exclude_seen=False)
     assert rec_ids(r) == list(art.item_map.to_ids(ids[0]))
 
 

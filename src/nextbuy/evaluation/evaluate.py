@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.evaluation.metrics import mae, pairs_in, ranking_metrics, rmse
-from nextbuy.models.base import Recommender
+
+
+class Model(Protocol):
+    """What the protocols need of a model (``nextbuy.models.base.Recommender`` has it).
+
+    A protocol, not an import: models use :mod:`nextbuy.evaluation.snapshot` while training,
+    so the evaluation package must not import the models back.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def predicts_ratings(self) -> bool: ...
+
+    n_users_: int
+    n_items_: int
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+    def recommend(
+        self,
+        users: np.ndarray,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        user_items: sp.spmatrix | None = None,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -62,7 +92,7 @@ def align_to_train(test: Interactions, train: Interactions) -> tuple[Interaction
     return aligned, len(test) - len(aligned)
 
 
-def _check_shapes(model: Recommender, train: Interactions) -> None:
+def _check_shapes(model: Model, train: Interactions) -> None:
     if (model.n_users_, model.n_items_) != train.shape:
         raise ValueError(
             f"model {model.name!r} was fitted on {model.n_users_} users x {model.n_items_} items "
@@ -71,7 +101,7 @@ def _check_shapes(model: Recommender, train: Interactions) -> None:
 
 
 def evaluate_ranking(
-    model: Recommender,
+    model: Model,
     train: Interactions,
     test: Interactions,
     k: int = 10,
@@ -105,8 +135,11 @@ def evaluate_ranking(
     eval_users = np.flatnonzero(np.diff(truth_all.indptr)).astype(np.int32)
     truth = truth_all[eval_users]
 
+    seen_rows = train.csr[eval_users]  # excluded (exclude_seen): never shown, never a hit
     start = time.perf_counter()
-    recs, _ = model.recommend(eval_users, k=k, exclude=train.csr, batch_size=batch_size)
+    recs, _ = model.recommend(
+        eval_users, k=k, exclude_seen=True, user_items=seen_rows, batch_size=batch_size
+    )
     seconds = time.perf_counter() - start
 
     # with no evaluable users every average is NaN (shown as "-"), never a missing key
@@ -124,7 +157,7 @@ def evaluate_ranking(
 
 
 def _rating_errors(
-    model: Recommender, test: Interactions, train: Interactions | None
+    model: Model, test: Interactions, train: Interactions | None
 ) -> tuple[dict[str, float], int]:
     """RMSE/MAE over the pairs the model can predict, and the number of rows skipped."""
     n_unknown = 0
@@ -138,7 +171,7 @@ def _rating_errors(
 
 
 def evaluate_ratings(
-    model: Recommender, test: Interactions, train: Interactions | None = None
+    model: Model, test: Interactions, train: Interactions | None = None
 ) -> dict[str, float]:
     """``{"rmse", "mae"}`` of ``model.predict`` against the test ratings.
 
@@ -151,7 +184,7 @@ def evaluate_ratings(
 
 
 def evaluate(
-    model: Recommender,
+    model: Model,
     train: Interactions,
     test: Interactions,
     k: int = 10,

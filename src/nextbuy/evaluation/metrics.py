@@ -157,7 +157,7 @@ def _mrr(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
 
 
 def _hit_rate(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
-    return _with_nan(hits.any(axis=1).astype(np.float64), n_rel)
+    return _with_nan(np.asarray(hits.any(axis=1), dtype=np.float64), n_rel)
 
 
 _KERNELS = {

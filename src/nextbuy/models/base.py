@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from typing_extensions import Self
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
+from nextbuy.models.common import as_csr, jsonable, rows_of
+from nextbuy.models.params import Hyperparameters, untyped
 from nextbuy.retrieval import cosine_neighbours, topk
 
 #: Learned state a model hands to :meth:`Recommender.save`: dense arrays and CSR matrices only.
@@ -21,11 +23,13 @@ State = dict[str, np.ndarray | sp.csr_matrix]
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
-class Recommender(ABC):
-    """Base class: hyper-parameters in the constructor, learned state in attributes ending in ``_``.
+class Recommender:
+    """Base class: typed hyper-parameters in :attr:`config`, learned state in ``*_`` attributes.
 
     Everything is index-based (arrays in, arrays out); string IDs live in the artifact's IdMaps.
-    Scoring needs only numpy/scipy, so a loaded model serves without torch.
+    Scoring needs only numpy/scipy, so a loaded model serves without torch. Subclasses
+    declare :attr:`config_class` and implement :meth:`_fit`, :meth:`_score_users` (scores from
+    the trained state) and :meth:`_score_histories` (from history rows, ``recalculate_user``).
     """
 
     #: Registry name, e.g. ``"als"``.
@@ -34,7 +38,10 @@ class Recommender(ABC):
     predicts_ratings: ClassVar[bool] = False
     #: Learned arrays saved as ``<name>.npy``/``.npz`` from attributes ``<name>_`` (see state()).
     state_attributes: ClassVar[tuple[str, ...]] = ()
-    #: Hyper-parameters and their defaults; the constructor accepts exactly these.
+    #: The model's typed hyper-parameters (a pydantic class, see :mod:`nextbuy.models.params`).
+    config_class: ClassVar[type[Hyperparameters]] = Hyperparameters
+    #: Every hyper-parameter's default, derived from :attr:`config_class`. A subclass may
+    #: declare only this dict instead; its values are then accepted untyped.
     defaults: ClassVar[dict[str, Any]] = {}
     #: Optional hook that iterative models (mf, als, ials, bpmf) call after each epoch (0-based)
     #: with what they measured, e.g. ``{"train_rmse": .., "valid_rmse": ..}``; ranking models add
@@ -43,17 +50,29 @@ class Recommender(ABC):
     #: hyper-parameter and is never saved.
     callback: EpochCallback | None = None
 
-    def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:
+            cls.defaults = cls.config_class.default_values()
+        elif "defaults" in cls.__dict__:
+            cls.config_class = untyped(cls.__name__, cls.defaults)
+
+    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
+        """``ALS(factors=8)`` or ``ALS(ALSConfig(factors=8))``; bad values raise ConfigError."""
+        if config is None:
+            config = self.config_class.build(self.name, params)
+        elif not isinstance(config, self.config_class):
             raise ConfigError(
-                f"model {self.name!r}: unknown parameter(s) {', '.join(unknown)}; "
-                f"expected some of {', '.join(sorted(self.defaults))}"
+                f"model {self.name!r}: config must be {self.config_class.__name__}, "
+                f"not {type(config).__name__}"
             )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        elif params:
+            config = config.replace(self.name, params)
+        #: Validated hyper-parameters (immutable; :meth:`set_params` replaces them).
+        self.config = config
         self.n_users_: int = 0
         self.n_items_: int = 0
-        #: Training interactions (users x items CSR); used for history-based scoring.
+        #: Training interactions (users x items CSR): the seen items, and histories to score.
         self.user_items_: sp.csr_matrix | None = None
         #: Per-epoch/iteration training history (e.g. losses), stored in the manifest.
         self.history_: dict[str, list[float]] = {}
@@ -62,19 +81,35 @@ class Recommender(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
-    def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters as given (merged with defaults)."""
-        return dict(self.params)
+    @property
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters as a plain dict (a fresh copy: changing it changes nothing)."""
+        return self.config.values()
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters (scikit-learn style; ``deep`` is accepted for compatibility)."""
+        return self.params
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyper-parameters (validated; takes effect at the next :meth:`fit`)."""
+        self.config = self.config.replace(self.name, params)
+        return self
 
     # ------------------------------------------------------------------ training
-    @abstractmethod
     def fit(
         self,
         train: Interactions,
         valid: Interactions | None = None,
         show_progress: bool = False,
-    ) -> Recommender:
-        """Learn from ``train`` (``valid`` only for early stopping); returns self."""
+    ) -> Self:
+        """Learn from ``train`` and return self (``valid``: early stopping and :attr:`callback`)."""
+        self._fit(train, valid, show_progress)
+        self._remember(train)
+        return self
+
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
+        """Learn the model's state from ``train`` (``fit`` then records the training matrix)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither fit nor _fit")
 
     def _epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         """Hand one epoch's measurements to :attr:`callback`, when one is set."""
@@ -91,74 +126,107 @@ class Recommender(ABC):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
 
     # ------------------------------------------------------------------ scoring
-    @abstractmethod
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
+    def score(
+        self,
+        users: np.ndarray | list[int],
+        user_items: sp.spmatrix | None = None,
+        *,
+        recalculate_user: bool = False,
+    ) -> np.ndarray:
         """Dense scores (len(users) x n_items, float32) where higher is better.
 
-        ``user_items`` gives the histories of ``users`` (one CSR row each, same order) for
-        models that score from history; by default the training rows are used.
+        By default from the trained state (unknown users get the model's fallback). With
+        ``recalculate_user=True`` each user is scored from their row of ``user_items`` (one
+        CSR row per user, same order, e.g. new events): factor models fold the user in
+        against the fixed item factors, history models score the row.
         """
+        users = np.asarray(users, dtype=np.int64).ravel()
+        self._check_fitted()
+        if not recalculate_user:
+            if user_items is not None:
+                raise ValueError(
+                    "score: user_items is read only with recalculate_user=True "
+                    "(scoring from the trained state needs just the users)"
+                )
+            return self._score_users(users)
+        return self._score_histories(users, self._history_rows(user_items, len(users)))
 
-    def _history(self, users: np.ndarray, user_items: sp.csr_matrix | None) -> sp.csr_matrix:
-        """CSR rows of ``users``' histories: given rows, or training rows (empty for new users)."""
-        if user_items is not None:
-            return user_items
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Scores of ``users`` from the trained state (int64 indices, -1 = unknown)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither score nor _score_users"
+        )
+
+    def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        """Scores of ``users`` from their history ``rows`` (``recalculate_user=True``)."""
+        raise UnsupportedOperation(f"{self.name} cannot score users from history rows")
+
+    def _history_rows(self, user_items: sp.spmatrix | None, n_users: int) -> sp.csr_matrix:
+        """``user_items`` as CSR, checked to hold one row per user over the trained items."""
+        if user_items is None:
+            raise ValueError("recalculate_user=True needs user_items (one history row per user)")
+        rows = as_csr(user_items)
+        if rows.shape != (n_users, self.n_items_):
+            raise ValueError(
+                f"user_items has shape {rows.shape}; expected ({n_users}, {self.n_items_}): "
+                "one row per user over the trained items"
+            )
+        return rows
+
+    def _training_rows(self, users: np.ndarray) -> sp.csr_matrix:
+        """The training rows of ``users`` (empty rows for unknown users)."""
         self._check_fitted()
         assert self.user_items_ is not None
-        known = (users >= 0) & (users < self.n_users_)
-        rows = self.user_items_[np.where(known, users, 0)]
-        if not known.all():
-            rows = sp.diags(known.astype(np.float32)) @ rows
-            rows = sp.csr_matrix(rows)
-        return rows
+        return rows_of(self.user_items_, users)
 
     def recommend(
         self,
         users: np.ndarray | list[int],
         k: int = 10,
-        exclude: sp.csr_matrix | None = None,
-        candidates: np.ndarray | None = None,
-        user_items: sp.csr_matrix | None = None,
+        *,
+        exclude_seen: bool = True,
+        user_items: sp.spmatrix | None = None,
+        recalculate_user: bool = False,
+        items: np.ndarray | list[int] | None = None,
+        exclude: np.ndarray | list[int] | sp.spmatrix | None = None,
         batch_size: int = 2048,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items per user, best first: ``(ids int32 [n, k], scores float32 [n, k])``.
 
-        ``exclude``: a CSR whose row ``u`` lists items never to return for user ``u`` (usually
-        the training matrix; rows indexed by user id, or by position when it has len(users)
-        rows and ``user_items`` is given). ``candidates``: item indices to restrict to.
+        ``exclude_seen`` leaves out each user's seen items: their training row, or their row of
+        ``user_items`` when given (one CSR row per user, same order). ``recalculate_user``
+        scores from those rows instead of the trained state (see :meth:`score`). ``items``
+        restricts the answer to these candidates; ``exclude`` leaves out items for everyone
+        (an index array) or per user (a CSR whose row ``u`` belongs to user index ``u``).
         Slots with nothing left to recommend hold id -1 and score -inf.
         """
         users = np.asarray(users, dtype=np.int64).ravel()
         k = int(k)
         if k < 1:
             raise ValueError("k must be >= 1")
+        rows = None if user_items is None else self._history_rows(user_items, len(users))
+        if recalculate_user and rows is None:
+            raise ValueError("recalculate_user=True needs user_items (one history row per user)")
         n_items = self.n_items_
+        blocked = self._blocked_items(items, exclude)
+        per_user = sp.csr_matrix(exclude) if sp.issparse(exclude) else None
         k_eff = min(k, n_items)
         out_ids = np.full((len(users), k), -1, dtype=np.int32)
         out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
-        cand_mask = None
-        if candidates is not None:
-            cand_mask = np.zeros(n_items, dtype=bool)
-            cand = np.asarray(candidates, dtype=np.int64)
-            cand_mask[cand[(cand >= 0) & (cand < n_items)]] = True
-        positional = (
-            exclude is not None and user_items is not None and exclude.shape[0] == len(users)
-        )
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
-            hist = None if user_items is None else user_items[start : start + len(batch)]
-            scores = np.asarray(self.score(batch, hist), dtype=np.float32)
+            part = None if rows is None else rows[start : start + len(batch)]
+            raw = self.score(batch, part, recalculate_user=True) if recalculate_user else None
+            scores = np.asarray(self.score(batch) if raw is None else raw, dtype=np.float32)
             if not (scores.flags.writeable and scores.flags.owndata):
                 scores = scores.copy()  # masking below writes in place
-            if cand_mask is not None:
-                scores[:, ~cand_mask] = -np.inf
-            if exclude is not None:
-                rows = (
-                    exclude[start : start + len(batch)]
-                    if positional
-                    else _rows(exclude, batch, n_rows=exclude.shape[0])
-                )
-                r, c = rows.nonzero()
+            if blocked is not None:
+                scores[:, blocked] = -np.inf
+            if exclude_seen:
+                r, c = (self._training_rows(batch) if part is None else part).nonzero()
+                scores[r, c] = -np.inf
+            if per_user is not None:
+                r, c = rows_of(per_user, batch).nonzero()
                 scores[r, c] = -np.inf
             ids, vals = topk(scores, k_eff)
             out_ids[start : start + len(batch), :k_eff] = ids
@@ -166,6 +234,25 @@ class Recommender(ABC):
         out_ids[~np.isfinite(out_scores)] = -1
         out_scores[out_ids < 0] = -np.inf
         return out_ids, out_scores
+
+    def _blocked_items(
+        self,
+        items: np.ndarray | list[int] | None,
+        exclude: np.ndarray | list[int] | sp.spmatrix | None,
+    ) -> np.ndarray | None:
+        """Mask of items no user may get: outside the candidates, or excluded for everyone."""
+        if items is None and (exclude is None or sp.issparse(exclude)):
+            return None
+        n = self.n_items_
+        blocked = np.zeros(n, dtype=bool)
+        if items is not None:
+            cand = np.asarray(items, dtype=np.int64).ravel()
+            blocked[:] = True
+            blocked[cand[(cand >= 0) & (cand < n)]] = False
+        if exclude is not None and not sp.issparse(exclude):
+            out = np.asarray(exclude, dtype=np.int64).ravel()
+            blocked[out[(out >= 0) & (out < n)]] = True
+        return blocked
 
     def item_vectors(self) -> np.ndarray | None:
         """Item representation for cosine similarity, or None when the model has none."""
@@ -218,23 +305,24 @@ class Recommender(ABC):
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        state: State = {**self.state(), "seen": self.user_items_}  # type: ignore[dict-item]
+        state: dict[str, Any] = {**self.state(), "seen": self.user_items_}
+        arrays: dict[str, str] = {}
+        for key, value in state.items():
+            if sp.issparse(value):
+                sp.save_npz(path / f"{key}.npz", sp.csr_matrix(value), compressed=False)
+                arrays[key] = "csr"
+            else:
+                np.save(path / f"{key}.npy", np.ascontiguousarray(value), allow_pickle=False)
+                arrays[key] = "npy"
         meta = {
             "model": self.name,
             "params": self.params,
             "n_users": self.n_users_,
             "n_items": self.n_items_,
             "history": self.history_,
-            "arrays": {},
+            "arrays": arrays,
         }
-        for key, value in state.items():
-            if sp.issparse(value):
-                sp.save_npz(path / f"{key}.npz", sp.csr_matrix(value), compressed=False)
-                meta["arrays"][key] = "csr"
-            else:
-                np.save(path / f"{key}.npy", np.ascontiguousarray(value), allow_pickle=False)
-                meta["arrays"][key] = "npy"
-        (path / "params.json").write_text(json.dumps(meta, indent=2, default=_jsonable))
+        (path / "params.json").write_text(json.dumps(meta, indent=2, default=jsonable))
 
     @classmethod
     def load(cls, path: str | Path, mmap: bool = True) -> Recommender:
@@ -263,79 +351,3 @@ class Recommender(ABC):
         model.user_items_ = state.pop("seen")
         model.set_state(state)
         return model
-
-
-# ---------------------------------------------------------------------- helpers
-def ranking_snapshot(
-    score: Callable[[np.ndarray], np.ndarray],
-    seen: sp.csr_matrix,
-    valid: Interactions,
-    k: int = 10,
-    max_users: int = 2000,
-    batch_size: int = 1024,
-) -> dict[str, float]:
-    """``valid_<metric>@k`` of a model mid-training, for :attr:`Recommender.callback`.
-
-    ``score(users)`` gives dense score rows; ``seen`` (the training CSR) is excluded as in the
-    evaluation. At most ``max_users`` users with validation items are scored (a fixed, seeded
-    sample), so a snapshot costs a bounded fraction of an epoch on large data.
-    """
-    from nextbuy.evaluation.metrics import pairs_in, ranking_metrics  # no import cycle at load
-
-    users, items = valid.users.astype(np.int64), valid.items.astype(np.int64)
-    keep = ~pairs_in(seen, users, items)
-    truth = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (users[keep], items[keep])),
-        shape=seen.shape,
-    )
-    truth.sum_duplicates()
-    eval_users = np.flatnonzero(np.diff(truth.indptr))
-    if len(eval_users) > max_users:
-        rng = np.random.default_rng(0)
-        eval_users = np.sort(rng.choice(eval_users, max_users, replace=False))
-    recs = np.empty((len(eval_users), k), dtype=np.int32)
-    for start in range(0, len(eval_users), batch_size):
-        batch = eval_users[start : start + batch_size]
-        scores = np.array(score(batch), dtype=np.float32)
-        r, c = seen[batch].nonzero()
-        scores[r, c] = -np.inf
-        recs[start : start + len(batch)] = topk(scores, k)[0]
-    metrics = ranking_metrics(recs, truth[eval_users], k=k, n_items=seen.shape[1])
-    return {f"valid_{name}": float(value) for name, value in metrics.items()}
-
-
-def _rows(matrix: sp.csr_matrix, users: np.ndarray, n_rows: int) -> sp.csr_matrix:
-    """CSR rows for ``users``; out-of-range users get empty rows."""
-    known = (users >= 0) & (users < n_rows)
-    if known.all():
-        return matrix[users]
-    rows = matrix[np.where(known, users, 0)]
-    return sp.csr_matrix(sp.diags(known.astype(np.float32)) @ rows)
-
-
-def pad_neighbours(
-    ids: np.ndarray, scores: np.ndarray, k: int, valid: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Widen top-k lists to ``k`` columns (-1 / -inf), blanking rows where ``valid`` is False.
-
-    Entries with non-finite scores become -1 too, so callers may mark "nothing here" by -inf.
-    """
-    out_ids = np.full((len(ids), k), -1, dtype=np.int32)
-    out_scores = np.full((len(ids), k), -np.inf, dtype=np.float32)
-    width = min(ids.shape[1], k)
-    out_ids[:, :width] = ids[:, :width]
-    out_scores[:, :width] = scores[:, :width]
-    if valid is not None:
-        out_ids[~valid] = -1
-        out_scores[~valid] = -np.inf
-    out_ids[~np.isfinite(out_scores)] = -1
-    return out_ids, out_scores
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON fallback for numpy scalars in params and histories."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -7,12 +7,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import model_validator
+from typing_extensions import Self
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError, DataError
-from nextbuy.models.base import Recommender, State
+from nextbuy.errors import DataError
+from nextbuy.models.factor import RatingFactorModel
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.registry import register
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 
 #: Hyper-prior of the per-dimension prior precisions (Gamma shape and rate) and of the means.
@@ -102,8 +104,37 @@ def average_low_rank(
     return (basis @ left[:, :r]) * root, right_t[:r].T * root
 
 
-@register
-class BPMF(Recommender):
+class BPMFConfig(Hyperparameters):
+    """Hyper-parameters of :class:`BPMF`."""
+
+    factors: int = param(8, "latent dimensions of each Gibbs sample", ge=1)
+    sweeps: int = param(200, "Gibbs sweeps (users, items, priors and noise each time)", ge=1)
+    burn_in: int = param(10, "first sweeps left out of the posterior average (< sweeps)", ge=0)
+    user_noise: float = param(
+        30.0, "prior strength of the per-user noise scale; 0 = one shared noise level", ge=0
+    )
+    item_noise: float = param(
+        23.0, "prior strength of the per-item noise scale; 0 = one shared noise level", ge=0
+    )
+    max_samples: int = param(
+        200, "samples averaged (evenly thinned); bounds memory while fitting", ge=1
+    )
+    rank: int = param(
+        64, "factors of the exported posterior average (randomized SVD); 0 = all", ge=0
+    )
+    init_std: float = param(0.1, "standard deviation of the initial factors", ge=0)
+    seed: int = param(42, "seeds the initial factors and the sampler")
+
+    @model_validator(mode="after")
+    def _burn_in_below_sweeps(self) -> Self:
+        if self.burn_in >= self.sweeps:
+            raise ValueError(
+                f"burn_in must be smaller than sweeps, not {self.burn_in} >= {self.sweeps}"
+            )
+        return self
+
+
+class BPMF(RatingFactorModel):
     """``r_ui = mu + b_u + b_i + p_u . q_i`` with the posterior averaged over Gibbs samples.
 
     Bayesian probabilistic matrix factorisation (Salakhutdinov and Mnih 2008) with biases and
@@ -115,66 +146,38 @@ class BPMF(Recommender):
     Predictions average ``p_u . q_i`` over the kept samples. That average is exported as
     ``rank`` factors per user and item by a randomized SVD (rank 64 changes the RMSE by less
     than 1e-4 on MovieLens), so serving is one dot product, as for MF, and needs only numpy.
-    Unknown users or items get the baseline ``mu + b_u + b_i`` of what is known. History rows
-    passed to :meth:`score` are folded in by ridge regression against the posterior-mean item
-    factors, with the learned prior as the penalty.
+    Unknown users or items get the baseline ``mu + b_u + b_i`` of what is known. With
+    ``recalculate_user=True`` users are folded in by ridge regression against the
+    posterior-mean item factors, with the learned prior as the penalty.
     """
 
     name = "bpmf"
-    predicts_ratings = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "factors": 8,  # latent dimensions of each sample
-        "sweeps": 200,  # Gibbs sweeps (users, items, priors and noise each time)
-        "burn_in": 10,  # first sweeps left out of the average
-        "user_noise": 30.0,  # prior strength of the per-user noise scale; 0 = shared noise
-        "item_noise": 23.0,  # prior strength of the per-item noise scale; 0 = shared noise
-        "max_samples": 200,  # samples averaged (evenly thinned); bounds memory while fitting
-        "rank": 64,  # factors of the exported average (randomized SVD); 0 = every sample's
-        "init_std": 0.1,  # standard deviation of the initial factors
-        "seed": 42,  # seeds the initial factors and the sampler
-    }
+    config_class = BPMFConfig
+    config: BPMFConfig
+    state_attributes: ClassVar[tuple[str, ...]] = (
+        *RatingFactorModel.state_attributes,
+        "item_mean_factors",
+        "fold_in_reg",
+    )
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.global_mean_: float = 0.0
-        self.user_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.item_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.user_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.item_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        #: Posterior-mean item factors ``[n_items, factors]`` (fold-in of new users).
-        self.item_mean_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        #: Ridge penalty per user dimension (bias first) for fold-in: prior precision / noise.
-        self.fold_in_reg_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.rating_min_: float = 0.0
-        self.rating_max_: float = 0.0
+    #: Posterior-mean item factors ``[n_items, factors]`` (fold-in of new users).
+    item_mean_factors_: np.ndarray
+    #: Ridge penalty per user dimension (bias first) for fold-in: prior precision / noise.
+    fold_in_reg_: np.ndarray
 
     # ------------------------------------------------------------------ training
     def _check(self, train: Interactions) -> None:
-        p = self.params
         if len(train) == 0:
             raise DataError("bpmf: no training ratings")
-        if int(p["factors"]) < 1 or int(p["sweeps"]) < 1 or int(p["max_samples"]) < 1:
-            raise ConfigError("bpmf: factors, sweeps and max_samples must be >= 1")
-        if int(p["rank"]) < 0:
-            raise ConfigError("bpmf: rank must be >= 0 (0 = keep every sample)")
-        if not 0 <= int(p["burn_in"]) < int(p["sweeps"]):
-            raise ConfigError("bpmf: burn_in must be >= 0 and smaller than sweeps")
-        if float(p["user_noise"]) < 0 or float(p["item_noise"]) < 0:
-            raise ConfigError("bpmf: user_noise and item_noise must be >= 0")
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> BPMF:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Run the Gibbs sampler; ``valid`` only feeds :attr:`callback` (running-average RMSE)."""
         self._check(train)
-        p = self.params
+        p = self.config
         started = time.perf_counter()
-        rng = np.random.default_rng(int(p["seed"]))
+        rng = np.random.default_rng(p.seed)
         n_users, n_items = train.shape
-        f, sweeps, burn_in = int(p["factors"]), int(p["sweeps"]), int(p["burn_in"])
+        f, sweeps, burn_in = p.factors, p.sweeps, p.burn_in
         mu = float(np.mean(train.values, dtype=np.float64))
         # user-major CSR of residuals r - mu (duplicates cannot occur: one row per pair)
         by_user = sp.csr_matrix(
@@ -193,15 +196,15 @@ class BPMF(Recommender):
 
         user_z = np.zeros((n_users, f + 1))
         item_z = np.zeros((n_items, f + 1))
-        user_z[:, 1:] = rng.standard_normal((n_users, f)) * float(p["init_std"])
-        item_z[:, 1:] = rng.standard_normal((n_items, f)) * float(p["init_std"])
+        user_z[:, 1:] = rng.standard_normal((n_users, f)) * p.init_std
+        item_z[:, 1:] = rng.standard_normal((n_items, f)) * p.init_std
         prec_u, mean_u = np.ones(f + 1), np.zeros(f + 1)
         prec_i, mean_i = np.ones(f + 1), np.zeros(f + 1)
         tau, scale_u, scale_i = 1.0, np.ones(n_users), np.ones(n_items)
-        k_u, k_i = float(p["user_noise"]), float(p["item_noise"])
+        k_u, k_i = p.user_noise, p.item_noise
 
         n_avg = sweeps - burn_in
-        keep_every = max(1, int(np.ceil(n_avg / int(p["max_samples"]))))
+        keep_every = max(1, int(np.ceil(n_avg / p.max_samples)))
         kept_u: list[np.ndarray] = []
         kept_i: list[np.ndarray] = []
         sum_prec_u, sum_tau = np.zeros(f + 1), 0.0
@@ -274,8 +277,6 @@ class BPMF(Recommender):
         history["kept_samples"] = [float(len(kept_u))]
         self.history_ = history
         self.rating_min_, self.rating_max_ = train.rating_range
-        self._remember(train)
-        return self
 
     def _export(
         self,
@@ -290,11 +291,11 @@ class BPMF(Recommender):
         self.global_mean_ = mu
         self.user_bias_ = users[:, :, 0].mean(axis=0).astype(np.float32)
         self.item_bias_ = items[:, :, 0].mean(axis=0).astype(np.float32)
-        rng = np.random.default_rng(int(self.params["seed"]))
+        rng = np.random.default_rng(self.config.seed)
         u, v = average_low_rank(
             users[:, :, 1:].astype(np.float64),
             items[:, :, 1:].astype(np.float64),
-            int(self.params["rank"]),
+            self.config.rank,
             rng,
         )
         self.user_factors_ = np.ascontiguousarray(u, dtype=np.float32)
@@ -303,53 +304,27 @@ class BPMF(Recommender):
         self.fold_in_reg_ = (prior_precision / max(tau, 1e-12)).astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
-    def recalculate_user(self, user_items: sp.csr_matrix) -> np.ndarray:
+    def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
         """``[b_u, p_u]`` per rating row by ridge regression, item side fixed at its mean.
 
         Rows may be new users; empty rows give zeros (the unknown-user baseline).
         """
         self._check_fitted()
         rows = sp.csr_matrix(user_items, dtype=np.float32)
-        q = np.asarray(self.item_mean_factors_, dtype=np.float64)
-        design = np.hstack([np.ones((len(q), 1)), q])
+        design = self._derived(
+            "design",
+            (self.item_mean_factors_,),
+            lambda: self._ridge_design(np.asarray(self.item_mean_factors_)),
+        )
         targets = rows.data - self.global_mean_ - np.asarray(self.item_bias_)[rows.indices]
         per_dim = np.asarray(self.fold_in_reg_, dtype=np.float64)
         reg = np.broadcast_to(per_dim, (rows.shape[0], len(per_dim)))
         return ridge_fold_in(rows, design, np.ones(rows.nnz), targets, reg)
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """Posterior-mean ratings (unclipped) for every item: higher is better."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        base = float(self.global_mean_) + np.asarray(self.item_bias_)[None, :]
-        if user_items is not None:
-            solved = self.recalculate_user(user_items)
-            scores = solved[:, 1:] @ np.asarray(self.item_mean_factors_).T
-            scores += base + solved[:, :1]
-            return scores.astype(np.float32, copy=False)
-        known = (users >= 0) & (users < self.n_users_)
-        safe = np.where(known, users, 0)
-        vecs = np.asarray(self.user_factors_)[safe] * known[:, None]
-        bias = np.where(known, np.asarray(self.user_bias_)[safe], 0.0)
-        scores = vecs @ np.asarray(self.item_factors_).T
-        scores += base + bias[:, None]
-        return scores.astype(np.float32, copy=False)
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Ratings per pair, clipped to the training range; unknown sides add nothing."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        items = np.asarray(items, dtype=np.int64).ravel()
-        ku = (users >= 0) & (users < self.n_users_)
-        ki = (items >= 0) & (items < self.n_items_)
-        su, si = np.where(ku, users, 0), np.where(ki, items, 0)
-        pu = np.asarray(self.user_factors_)[su] * ku[:, None]
-        qi = np.asarray(self.item_factors_)[si] * ki[:, None]
-        pred = (
-            float(self.global_mean_)
-            + np.where(ku, np.asarray(self.user_bias_)[su], 0.0)
-            + np.where(ki, np.asarray(self.item_bias_)[si], 0.0)
-            + np.einsum("nf,nf->n", pu, qi)
-        )
-        return np.clip(pred, self.rating_min_, self.rating_max_).astype(np.float32)
+    def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Folded-in users live in the space of the posterior-mean item factors."""
+        items = self.item_mean_factors_ if from_history else self.item_factors_
+        return np.asarray(items), np.asarray(self.item_bias_)
 
     def item_vectors(self) -> np.ndarray:
         return np.asarray(self.item_mean_factors_)
@@ -362,26 +337,3 @@ class BPMF(Recommender):
             "user_noise": trial.suggest_float("user_noise", 2.0, 200.0, log=True),
             "item_noise": trial.suggest_float("item_noise", 2.0, 200.0, log=True),
         }
-
-    # ------------------------------------------------------------------ persistence
-    def state(self) -> State:
-        return {
-            "global_mean": np.array([self.global_mean_], dtype=np.float64),
-            "rating_range": np.array([self.rating_min_, self.rating_max_], dtype=np.float64),
-            "user_bias": self.user_bias_,
-            "item_bias": self.item_bias_,
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-            "item_mean_factors": self.item_mean_factors_,
-            "fold_in_reg": self.fold_in_reg_,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.global_mean_ = float(state["global_mean"][0])
-        self.rating_min_, self.rating_max_ = (float(x) for x in state["rating_range"])
-        self.user_bias_ = state["user_bias"]
-        self.item_bias_ = state["item_bias"]
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
-        self.item_mean_factors_ = state["item_mean_factors"]
-        self.fold_in_reg_ = state["fold_in_reg"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.linalg
@@ -10,9 +10,9 @@ import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, pad_neighbours
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.common import pad_neighbours, popularity_share
+from nextbuy.models.itemitem import ItemItemModel
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.retrieval import topk
 
@@ -72,8 +72,25 @@ def ease_solution(
     return inv.astype(np.float32), diag.astype(np.float32)
 
 
-@register
-class EASE(Recommender):
+class EASEConfig(Hyperparameters):
+    """Hyper-parameters of :class:`EASE`."""
+
+    regularization: float = param(
+        470.0, "lambda added to the Gram diagonal (larger = smoother)", ge=0
+    )
+    dropout: float = param(
+        0.66, "EDLAE: adds dropout / (1 - dropout) * item count to the diagonal", ge=0, lt=1
+    )
+    weighting: Literal["binary", "linear", "log"] = param(
+        "binary", "binary, or 1 + alpha * linear/log value"
+    )
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+    max_items: int = param(
+        30_000, "refuse larger catalogues: fitting needs ~12 * n_items^2 bytes", ge=1
+    )
+
+
+class EASE(ItemItemModel):
     """Item-item weights ``B = I - P / diag(P)``, ``P = (X^T X + L)^-1``, diag(B) = 0, where
     ``L = reg I`` (Steck 2019) plus, with ``dropout > 0``, the EDLAE emphasis on popular items.
 
@@ -83,49 +100,36 @@ class EASE(Recommender):
     """
 
     name = "ease"
+    config_class = EASEConfig
+    config: EASEConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("weights", "popularity")
-    defaults: ClassVar[dict[str, Any]] = {
-        "regularization": 470.0,  # lambda added to the Gram diagonal; tuned on ML-100K
-        "dropout": 0.66,  # EDLAE: adds dropout / (1 - dropout) * diag(X^T X) to the diagonal
-        "weighting": "binary",  # input values: "binary", or 1 + alpha * "linear"/"log" value
-        "alpha": 1.0,  # slope of the linear/log weighting (unused for binary)
-        "max_items": 30_000,  # refuse larger catalogues: fitting needs ~12 * n_items^2 bytes
-    }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.weights_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    weights_: np.ndarray  # B, items x items, zero diagonal
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> EASE:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Invert the regularised Gram matrix once (Cholesky) and normalise its columns."""
-        p = self.params
+        cfg = self.config
         n_items = train.n_items
-        if n_items > int(p["max_items"]):
+        if n_items > cfg.max_items:
             gib = 12 * n_items**2 / 2**30
             raise ConfigError(
                 f"ease: {n_items} items needs about {gib:.0f} GiB to fit (dense item x item "
-                f"matrices); max_items is {p['max_items']}. Use itemknn or als for large "
+                f"matrices); max_items is {cfg.max_items}. Use itemknn or als for large "
                 "catalogues, or raise max_items if the machine has the memory."
             )
-        x = weigh_rows(train.csr, p["weighting"], float(p["alpha"]))
-        self.weights_ = ease_weights(x, float(p["regularization"]), float(p["dropout"]))
+        x = self._weigh(train.csr)
+        self.weights_ = ease_weights(x, cfg.regularization, cfg.dropout)
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``history @ B`` (training rows, or the given rows); popularity for empty histories."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        hist = self._history(users, user_items)
-        hist = weigh_rows(hist, self.params["weighting"], float(self.params["alpha"]))
-        scores = np.asarray(hist @ np.asarray(self.weights_), dtype=np.float32)
-        return fill_rows(scores, np.diff(hist.indptr) == 0, self.popularity_)
+    def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        return weigh_rows(rows, self.config.weighting, self.config.alpha)
+
+    def _item_weights(self) -> np.ndarray:
+        return np.asarray(self.weights_)
+
+    def contributions(self, history: sp.spmatrix, items: np.ndarray) -> np.ndarray:
+        """``[len(items), nnz(history)]``: ``x_j B[j, i]`` per past item ``j`` (sums to score)."""
+        return self._history_contributions(history, items)
 
     def similar_items(
         self, items: np.ndarray | list[int], k: int = 10

@@ -29,16 +29,20 @@ def ridge_fold_in(
     ``targets`` are aligned with ``rows.data``. ``reg`` is a scalar, one value per row, or one
     value per row and dimension. Implicit ALS uses ``G0 = V^T V``, ``w = c - 1``, ``y = c``;
     explicit MF uses ``w = 1``, ``y = residual rating``. Returns float32 ``[n_rows, f]``.
+    One row (a request's user) is solved densely, touching only the rows of its items.
     """
-    rows = sp.csr_matrix(rows)
+    rows = rows if isinstance(rows, sp.csr_matrix) else sp.csr_matrix(rows)
     n, f = rows.shape[0], vectors.shape[1]
+    gram_weights = np.asarray(gram_weights, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    reg_arr = _reg_matrix(reg, n, f)
+    if n == 1:
+        gram, v = ridge_system(rows.indices, vectors, gram_weights, reg_arr[0], base_gram)
+        return np.linalg.solve(gram, v.T @ targets)[None, :].astype(np.float32)
     vecs = np.asarray(vectors, dtype=np.float64)
     indptr = rows.indptr.astype(np.int64)
     cols = rows.indices
-    gram_weights = np.asarray(gram_weights, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.float64)
     rhs = sp.csr_matrix((targets, cols, indptr), shape=rows.shape) @ vecs
-    reg_arr = _reg_matrix(reg, n, f)
     out = np.zeros((n, f), dtype=np.float32)
     per_slice = max(1, _ENTRY_BUDGET // (f * f))
     diag = np.arange(f)
@@ -63,6 +67,26 @@ def ridge_fold_in(
             gram += (select @ outer.reshape(e - s, f * f)).reshape(hi - lo, f, f)
         out[lo:hi] = np.linalg.solve(gram, rhs[lo:hi, :, None])[:, :, 0]
     return out
+
+
+def ridge_system(
+    items: np.ndarray,
+    vectors: np.ndarray,
+    gram_weights: np.ndarray,
+    reg: float | np.ndarray,
+    base_gram: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One user's system matrix ``G0 + diag(reg) + sum_i w_i v_i v_i^T`` and the ``v_i`` rows.
+
+    ``items`` are the user's item indices (aligned with ``gram_weights``); float64 throughout.
+    :func:`ridge_fold_in` solves it for one user, explanations reuse it to split a score.
+    """
+    v = np.asarray(vectors[items], dtype=np.float64)
+    gram = (v.T * np.asarray(gram_weights, dtype=np.float64)) @ v
+    if base_gram is not None:
+        gram += base_gram
+    gram[np.diag_indices_from(gram)] += reg
+    return gram, v
 
 
 def _reg_matrix(reg: float | np.ndarray, n: int, f: int) -> np.ndarray:

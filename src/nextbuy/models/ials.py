@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, ranking_snapshot
+from nextbuy.evaluation.snapshot import ranking_snapshot
+from nextbuy.models.common import popularity_share
+from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -70,8 +70,30 @@ def _half_step(
     return w
 
 
-@register
-class IALS(Recommender):
+class IALSConfig(Hyperparameters):
+    """Hyper-parameters of :class:`IALS`."""
+
+    factors: int = param(64, "latent dimensions", ge=1)
+    regularization: float = param(
+        0.38, "L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent", ge=0
+    )
+    unobserved_weight: float = param(
+        0.165, "weight of the squared score of every (user, item) pair", ge=0
+    )
+    reg_exponent: float = param(
+        0.5, "0 = constant L2; 1 = L2 proportional to frequency (Rendle et al. 2021)"
+    )
+    weighting: Literal["binary", "linear", "log"] = param(
+        "binary", "observed confidence: binary (1) or 1 + alpha * linear/log value"
+    )
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+    iterations: int = param(18, "sweeps (users, then items)", ge=1)
+    cg_steps: int = param(3, "conjugate-gradient steps per half sweep (warm-started)", ge=1)
+    init_std: float = param(0.1, "initial factors ~ N(0, init_std^2 / factors)", ge=0)
+    random_state: int | None = param(42, "seed of the initial factors")
+
+
+class IALS(FactorModel):
     """Implicit ALS with the formulation of Rendle et al., "Revisiting the Performance of iALS
     on Item Recommendation Benchmarks" (RecSys 2022).
 
@@ -84,58 +106,32 @@ class IALS(Recommender):
     """
 
     name = "ials"
-    state_attributes: ClassVar[tuple[str, ...]] = ("user_factors", "item_factors", "popularity")
-    defaults: ClassVar[dict[str, Any]] = {
-        "factors": 64,  # latent dimensions
-        "regularization": 0.38,  # L2 scale (reg above); tuned on ML-100K
-        "unobserved_weight": 0.165,  # a0: weight of the squared score of every pair
-        "reg_exponent": 0.5,  # nu: L2 grows as (n_u + a0 |I|)^nu; 0 = plain constant L2
-        "weighting": "binary",  # observed confidence: "binary" (1) or 1 + alpha * linear/log
-        "alpha": 1.0,  # slope of the linear/log weighting (unused for binary)
-        "iterations": 18,  # sweeps (users, then items)
-        "cg_steps": 3,  # conjugate-gradient steps per half sweep (warm-started)
-        "init_std": 0.1,  # initial factors ~ N(0, init_std^2 / factors)
-        "random_state": 42,  # seed of the initial factors
-    }
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.user_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.item_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    config_class = IALSConfig
+    config: IALSConfig
 
     def _confidence(self, matrix: sp.spmatrix) -> sp.csr_matrix:
-        return weigh_rows(matrix, self.params["weighting"], float(self.params["alpha"]))
+        return weigh_rows(matrix, self.config.weighting, self.config.alpha)
 
     def _reg(self, counts: np.ndarray, n_other: int) -> np.ndarray:
         """Per-row L2: ``reg * (n_row + a0 * n_other) ** nu``."""
-        p = self.params
-        base = counts.astype(np.float64) + float(p["unobserved_weight"]) * n_other
-        return float(p["regularization"]) * np.power(base, float(p["reg_exponent"]))
+        cfg = self.config
+        base = counts.astype(np.float64) + cfg.unobserved_weight * n_other
+        return cfg.regularization * np.power(base, cfg.reg_exponent)
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> IALS:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Alternate user and item half-steps; ``valid`` only feeds :attr:`callback`."""
-        p = self.params
-        f, iterations = int(p["factors"]), int(p["iterations"])
-        if f < 1 or iterations < 0 or int(p["cg_steps"]) < 1:
-            raise ConfigError("ials: factors and cg_steps must be >= 1, iterations >= 0")
-        if float(p["unobserved_weight"]) < 0 or float(p["regularization"]) < 0:
-            raise ConfigError("ials: unobserved_weight and regularization must be >= 0")
+        cfg = self.config
+        f, iterations = cfg.factors, cfg.iterations
         x = self._confidence(train.csr)
         xt = x.T.tocsr()
         n_users, n_items = train.shape
         reg_u = self._reg(np.diff(x.indptr), n_items)
         reg_i = self._reg(np.diff(xt.indptr), n_users)
-        rng = np.random.default_rng(p["random_state"])
-        scale = float(p["init_std"]) / np.sqrt(f)
+        rng = np.random.default_rng(cfg.random_state)
+        scale = cfg.init_std / np.sqrt(f)
         users = (rng.standard_normal((n_users, f)) * scale).astype(np.float32)
         items = (rng.standard_normal((n_items, f)) * scale).astype(np.float32)
-        a0, steps = float(p["unobserved_weight"]), int(p["cg_steps"])
+        a0, steps = cfg.unobserved_weight, cfg.cg_steps
         want_valid = valid is not None and self.callback is not None
         # The products are small (n x f times f x f) or sparse (scipy, one thread): threaded BLAS
         # only adds synchronisation, which costs 3-4x when another process shares the cores.
@@ -149,67 +145,24 @@ class IALS(Recommender):
                 advance()
                 if want_valid:
                     assert valid is not None
-                    snapshot = ranking_snapshot(
-                        lambda u, w=users, h=items: w[u] @ h.T, train.csr, valid
-                    )
+                    snapshot = ranking_snapshot(dot_scores(users, items), train.csr, valid)
                     self._epoch_end(it, snapshot)
         self.user_factors_, self.item_factors_ = users, items
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
-    # ------------------------------------------------------------------ scoring
-    def recalculate_user(self, user_items: sp.csr_matrix) -> np.ndarray:
+    # ------------------------------------------------------------------ fold-in
+    def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
         """Exact least-squares user factors for history rows, item factors fixed."""
         self._check_fitted()
         conf = self._confidence(user_items)
-        items = np.asarray(self.item_factors_, dtype=np.float64)
-        a0 = float(self.params["unobserved_weight"])
         return ridge_fold_in(
             conf,
-            items,
+            np.asarray(self.item_factors_),
             gram_weights=conf.data,
             targets=conf.data,
             reg=self._reg(np.diff(conf.indptr), self.n_items_),
-            base_gram=a0 * (items.T @ items),
+            base_gram=self.config.unobserved_weight * self._item_gram(),
         )
-
-    def _user_vectors(
-        self, users: np.ndarray, user_items: sp.csr_matrix | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Factors for ``users`` (folded in from given rows) and a mask of those without any."""
-        self._check_fitted()
-        assert self.user_items_ is not None
-        users = np.asarray(users, dtype=np.int64).ravel()
-        if user_items is not None:
-            empty = np.diff(sp.csr_matrix(user_items).indptr) == 0
-            return self.recalculate_user(user_items), empty
-        known = (users >= 0) & (users < self.n_users_)
-        safe = np.where(known, users, 0)
-        known &= np.diff(self.user_items_.indptr)[safe] > 0
-        return np.asarray(self.user_factors_)[safe], ~known
-
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``W[u] @ H.T``; popularity shares for users without factors or history."""
-        vecs, missing = self._user_vectors(users, user_items)
-        scores = (vecs @ np.asarray(self.item_factors_).T).astype(np.float32, copy=False)
-        return fill_rows(scores, missing, self.popularity_)
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """``score`` at each pair without building full rows; NaN for unknown IDs."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        items = np.asarray(items, dtype=np.int64).ravel()
-        out = np.full(len(users), np.nan, dtype=np.float32)
-        ok = (users >= 0) & (users < self.n_users_) & (items >= 0) & (items < self.n_items_)
-        vecs, missing = self._user_vectors(users[ok], None)
-        known_items = items[ok]
-        values = np.einsum("nf,nf->n", vecs, np.asarray(self.item_factors_)[known_items])
-        values[missing] = np.asarray(self.popularity_)[known_items[missing]]
-        out[ok] = values
-        return out
-
-    def item_vectors(self) -> np.ndarray:
-        return np.asarray(self.item_factors_)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

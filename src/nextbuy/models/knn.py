@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender, State, pad_neighbours
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.common import popularity_share
+from nextbuy.models.itemitem import ItemItemModel
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
@@ -91,66 +90,46 @@ def _sparse_block(
     return rows[keep], cols[keep], sims[keep]
 
 
-@register
-class ItemKNN(Recommender):
+class ItemKNNConfig(Hyperparameters):
+    """Hyper-parameters of :class:`ItemKNN`."""
+
+    neighbors: int = param(10, "similar items kept per item (K)", ge=1)
+    shrinkage: float = param(
+        25.0, "added to the cosine denominator; damps rarely co-occurring pairs", ge=0
+    )
+    weighting: Literal["binary", "linear", "log"] = param(
+        "log", "binary, or 1 + alpha * linear/log value"
+    )
+    alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+
+
+class ItemKNN(ItemItemModel):
     """Item-based collaborative filtering (Sarwar et al. 2001; Deshpande and Karypis 2004).
 
     Each item keeps its ``neighbors`` most similar items; a user's score for item ``j`` is the
     sum of the similarities to ``j`` from the items in their history (``history @ S``), so new
-    users are scored from the history rows given to :meth:`score`. Empty histories get item
-    popularity.
+    users are scored from their history rows (``recalculate_user=True``). Empty histories get
+    item popularity.
     """
 
     name = "itemknn"
-    defaults: ClassVar[dict[str, Any]] = {
-        "neighbors": 10,  # similar items kept per item (K); tuned on ML-100K
-        "shrinkage": 25.0,  # added to the cosine denominator; damps rarely co-occurring pairs
-        "weighting": "log",  # input values: "binary", or 1 + alpha * "linear"/"log" value
-        "alpha": 1.0,  # slope of the linear/log weighting (unused for binary)
-    }
+    config_class = ItemKNNConfig
+    config: ItemKNNConfig
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.similarity_: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
-
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> ItemKNN:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Compute the pruned item-item cosine matrix."""
-        p = self.params
-        if int(p["neighbors"]) < 1:
-            raise ConfigError(f"itemknn: neighbors must be >= 1, not {p['neighbors']!r}")
-        if float(p["shrinkage"]) < 0:
-            raise ConfigError(f"itemknn: shrinkage must be >= 0, not {p['shrinkage']!r}")
-        x = weigh_rows(train.csr, p["weighting"], float(p["alpha"]))
+        cfg = self.config
         self.similarity_ = cosine_topk(
-            x, int(p["neighbors"]), float(p["shrinkage"]), show_progress=show_progress
+            self._weigh(train.csr), cfg.neighbors, cfg.shrinkage, show_progress=show_progress
         )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``history @ S`` (training rows, or the given rows); popularity for empty histories."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        hist = self._history(users, user_items)
-        hist = weigh_rows(hist, self.params["weighting"], float(self.params["alpha"]))
-        scores = (hist @ self.similarity_).toarray().astype(np.float32, copy=False)
-        return fill_rows(scores, np.diff(hist.indptr) == 0, self.popularity_)
+    def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        return weigh_rows(rows, self.config.weighting, self.config.alpha)
 
-    def similar_items(
-        self, items: np.ndarray | list[int], k: int = 10
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The stored neighbours of each item, most similar first (-1 / -inf padded)."""
-        items = np.asarray(items, dtype=np.int64).ravel()
-        valid = (items >= 0) & (items < self.n_items_)
-        rows = self.similarity_[np.where(valid, items, 0)].toarray()
-        rows[rows <= 0] = -np.inf  # not a stored neighbour
-        return pad_neighbours(*topk(rows, min(k, self.n_items_)), k, valid)
+    def contributions(self, history: sp.spmatrix, items: np.ndarray) -> np.ndarray:
+        """``[len(items), nnz(history)]``: ``x_j S[j, i]`` per past item ``j`` (sums to score)."""
+        return self._history_contributions(history, items)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -160,10 +139,3 @@ class ItemKNN(Recommender):
             "shrinkage": trial.suggest_float("shrinkage", 0.0, 100.0),
             "weighting": trial.suggest_categorical("weighting", ["binary", "log"]),
         }
-
-    def state(self) -> State:
-        return {"similarity": self.similarity_, "popularity": self.popularity_}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.similarity_ = sp.csr_matrix(state["similarity"])
-        self.popularity_ = state["popularity"]

@@ -5,24 +5,56 @@ from __future__ import annotations
 import copy
 import math
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError, DataError
-from nextbuy.models.base import Recommender, State
+from nextbuy.models.factor import RatingFactorModel
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.registry import register
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 
-if TYPE_CHECKING:  # torch is imported inside fit only: serving must not need it
-    import torch
+
+class MFConfig(Hyperparameters):
+    """Hyper-parameters of :class:`MF`."""
+
+    factors: int = param(64, "latent dimensions", ge=1)
+    epochs: int = param(100, "maximum passes over the training ratings", ge=1)
+    batch_size: int = param(8192, "ratings per Adam step; 0 = full batch", ge=0)
+    lr: float = param(0.02, "Adam learning rate at the start", gt=0)
+    l2: float = param(0.12, "L2 on the user and item factors in each batch, per rating", ge=0)
+    bias_l2: float = param(0.01, "L2 on the user and item biases in each batch, per rating", ge=0)
+    dropout: float = param(
+        0.0, "dropout probability on the interaction vector p_u * q_i", ge=0, lt=1
+    )
+    batch_norm: bool = param(False, "BatchNorm1d on p_u * q_i before summing (the seed design)")
+    init_std: float = param(0.01, "standard deviation of the initial factors", ge=0)
+    lr_factor: float = param(
+        0.5, "ReduceLROnPlateau: multiply the lr by this on a plateau", gt=0, lt=1
+    )
+    lr_patience: int = param(
+        2, "ReduceLROnPlateau: epochs without improvement before reducing", ge=0
+    )
+    early_stopping: int = param(
+        6, "stop after this many epochs without improvement; 0 = never", ge=0
+    )
+    valid_fraction: float = param(
+        0.05, "share of train held out for early stopping when no valid set is given", ge=0, lt=1
+    )
+    refit: bool = param(True, "then retrain on all of train for the best epoch count (2x time)")
+    device: Literal["auto", "cpu", "cuda"] = param(
+        "auto", "auto (cuda when available) | cpu | cuda"
+    )
+    num_threads: int = param(
+        1, "torch CPU threads while fitting (1 is as fast, and robust when busy)", ge=0
+    )
+    seed: int = param(42, "seeds initialisation, the validation carve and the batch order")
 
 
-@register
-class MF(Recommender):
+class MF(RatingFactorModel):
     """``r_ui = mu + b_u + b_i + sum(bn(p_u * q_i))`` fitted by mini-batch Adam on squared error.
 
     L2 applies to the embeddings and biases in each batch (not decoupled weight decay on every
@@ -32,53 +64,26 @@ class MF(Recommender):
     (``BatchNorm1d`` on that vector, the seed design) is folded into ``bn_scale_`` /
     ``bn_shift_`` at export, so numpy scoring equals the torch model in eval mode.
 
-    Unknown users score as ``p_u = 0, b_u = 0`` (``mu + b_i``), unknown items likewise; users
-    whose rating rows are passed to :meth:`score` are folded in by ridge regression.
+    Unknown users score as ``p_u = 0, b_u = 0`` (``mu + b_i``), unknown items likewise; with
+    ``recalculate_user=True`` users are folded in from their rating rows by ridge regression.
     """
 
     name = "mf"
-    predicts_ratings = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "factors": 64,  # latent dimensions
-        "epochs": 100,  # maximum passes over the training ratings
-        "batch_size": 8192,  # ratings per Adam step; 0 = full batch
-        "lr": 0.02,  # Adam learning rate at the start
-        "l2": 0.12,  # L2 on the user and item factors in each batch, per rating
-        "bias_l2": 0.01,  # L2 on the user and item biases in each batch, per rating
-        "dropout": 0.0,  # dropout probability on the interaction vector p_u * q_i
-        "batch_norm": False,  # BatchNorm1d on p_u * q_i before summing (the seed design)
-        "init_std": 0.01,  # standard deviation of the initial factors
-        "lr_factor": 0.5,  # ReduceLROnPlateau: multiply the lr by this on a plateau
-        "lr_patience": 2,  # ReduceLROnPlateau: epochs without improvement before reducing
-        "early_stopping": 6,  # stop after this many epochs without improvement; 0 = never
-        "valid_fraction": 0.05,  # share of train held out for validation when valid is None
-        "refit": True,  # then retrain on all of train for the best epoch count (2x time)
-        "device": "auto",  # "auto" (cuda when available), "cpu" or "cuda"
-        "num_threads": 1,  # torch CPU threads while fitting (1 is fastest here); 0 = torch default
-        "seed": 42,  # seeds initialisation, the validation carve and the batch order
-    }
+    config_class = MFConfig
+    config: MFConfig
+    state_attributes: ClassVar[tuple[str, ...]] = (
+        *RatingFactorModel.state_attributes,
+        "bn_scale",
+        "bn_shift",
+    )
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.global_mean_: float = 0.0
-        self.user_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.item_bias_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.user_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.item_factors_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        self.bn_scale_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.bn_shift_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.rating_min_: float = 0.0
-        self.rating_max_: float = 0.0
-        #: The trained torch module (eval mode, CPU) for inspection; None after :meth:`load`.
-        self.torch_module_: Any = None
+    bn_scale_: np.ndarray  # batch norm folded into a per-dimension scale and shift
+    bn_shift_: np.ndarray
+    #: The trained torch module (eval mode, CPU) for inspection; None after :meth:`load`.
+    torch_module_: Any = None
 
     # ------------------------------------------------------------------ training
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> MF:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Train with Adam; ``valid`` (or a carve of train) for lr schedule and early stopping.
 
         With ``refit`` and a carved validation set, a second run on all of train replays the
@@ -86,22 +91,22 @@ class MF(Recommender):
         """
         import torch
 
-        p = self.params
+        p = self.config
         if len(train) == 0:
             raise DataError("mf: no training ratings")
         if valid is not None and valid.shape != train.shape:
             raise DataError("mf: valid must use the same user and item maps as train")
-        device = _device(torch, p["device"])
+        device = _device(torch, p.device)
         old_threads = torch.get_num_threads()
-        if int(p["num_threads"]) > 0:
-            torch.set_num_threads(int(p["num_threads"]))
+        if p.num_threads > 0:
+            torch.set_num_threads(p.num_threads)
         started = time.perf_counter()
         try:
             fit_part, valid_part = self._split(train, valid)
             module, history = self._train(
                 torch, train.shape, fit_part, valid_part, device, show_progress
             )
-            if p["refit"] and valid is None and len(valid_part[0]) > 0:
+            if p.refit and valid is None and len(valid_part[0]) > 0:
                 best = int(history["best_epoch"][0])
                 plan = history["lr"][: best + 1]
                 everything = (train.users, train.items, train.values)
@@ -114,8 +119,6 @@ class MF(Recommender):
         self.history_ = history
         self._export(module)
         self.rating_min_, self.rating_max_ = train.rating_range
-        self._remember(train)
-        return self
 
     def _split(
         self, train: Interactions, valid: Interactions | None
@@ -124,11 +127,9 @@ class MF(Recommender):
         u, i, r = train.users, train.items, train.values
         if valid is not None:
             return (u, i, r), (valid.users, valid.items, valid.values)
-        frac = float(self.params["valid_fraction"])
-        if not 0.0 <= frac < 1.0:
-            raise ConfigError(f"mf: valid_fraction must be in [0, 1), not {frac!r}")
+        frac = self.config.valid_fraction
         n_valid = int(round(frac * len(u)))
-        order = np.random.default_rng(int(self.params["seed"])).permutation(len(u))
+        order = np.random.default_rng(self.config.seed).permutation(len(u))
         fit_rows, valid_rows = order[n_valid:], order[:n_valid]
         return (u[fit_rows], i[fit_rows], r[fit_rows]), (
             u[valid_rows],
@@ -151,9 +152,9 @@ class MF(Recommender):
         Without ``lr_plan``: up to ``epochs`` epochs, the lr reduced on validation plateaus,
         early stopping, best weights restored. With it: exactly those epochs at those rates.
         """
-        p = self.params
-        torch.manual_seed(int(p["seed"]))
-        gen = torch.Generator(device="cpu").manual_seed(int(p["seed"]))
+        p = self.config
+        torch.manual_seed(p.seed)
+        gen = torch.Generator(device="cpu").manual_seed(p.seed)
 
         def tensors(part: tuple[np.ndarray, ...] | None) -> tuple[Any, Any, Any]:
             u, i, r = part if part is not None else (np.zeros(0),) * 3
@@ -170,25 +171,25 @@ class MF(Recommender):
             torch,
             n_users=shape[0],
             n_items=shape[1],
-            factors=int(p["factors"]),
-            dropout=float(p["dropout"]),
-            batch_norm=bool(p["batch_norm"]),
-            init_std=float(p["init_std"]),
+            factors=p.factors,
+            dropout=p.dropout,
+            batch_norm=p.batch_norm,
+            init_std=p.init_std,
             mean=float(tr.mean()),
         ).to(device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=float(p["lr"]))
+        optimizer = torch.optim.Adam(module.parameters(), lr=p.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=float(p["lr_factor"]), patience=int(p["lr_patience"])
+            optimizer, mode="min", factor=p.lr_factor, patience=p.lr_patience
         )
         n = len(tr)
-        batch = n if int(p["batch_size"]) <= 0 else min(int(p["batch_size"]), n)
-        if batch < 2 and p["batch_norm"]:
+        batch = n if p.batch_size <= 0 else min(p.batch_size, n)
+        if batch < 2 and p.batch_norm:
             raise ConfigError("mf: batch_norm needs batch_size >= 2")
         # a last batch of one rating would break batch norm's statistics: drop it
-        stop = n - 1 if (p["batch_norm"] and n % batch == 1) else n
-        l2, bias_l2 = float(p["l2"]), float(p["bias_l2"])
-        patience = 0 if lr_plan is not None else int(p["early_stopping"])
-        epochs = len(lr_plan) if lr_plan is not None else int(p["epochs"])
+        stop = n - 1 if (p.batch_norm and n % batch == 1) else n
+        l2, bias_l2 = p.l2, p.bias_l2
+        patience = 0 if lr_plan is not None else p.early_stopping
+        epochs = len(lr_plan) if lr_plan is not None else p.epochs
         history: dict[str, list[float]] = {"train_loss": [], "valid_rmse": [], "lr": []}
         best = (math.inf, copy.deepcopy(module.state_dict()), epochs - 1)
         stale = 0
@@ -269,12 +270,14 @@ class MF(Recommender):
         self.torch_module_ = module
 
     # ------------------------------------------------------------------ scoring
-    @property
     def _offset(self) -> float:
         """Constant part of every prediction: ``mu`` plus batch norm's summed shift."""
         return float(self.global_mean_) + float(np.sum(self.bn_shift_, dtype=np.float64))
 
-    def recalculate_user(self, user_items: sp.csr_matrix) -> np.ndarray:
+    def _user_scale(self) -> np.ndarray:
+        return np.asarray(self.bn_scale_)
+
+    def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
         """``[b_u, p_u]`` per rating row (``[n_rows, 1 + factors]``), item side fixed.
 
         Ridge regression of ``r - mu - b_i`` (minus batch norm's shift) onto ``[1, scale * q_i]``
@@ -283,58 +286,19 @@ class MF(Recommender):
         """
         self._check_fitted()
         rows = sp.csr_matrix(user_items, dtype=np.float32)
-        q = np.asarray(self.item_factors_, dtype=np.float64) * np.asarray(self.bn_scale_)
-        design = np.hstack([np.ones((len(q), 1)), q])
-        targets = rows.data - self._offset - np.asarray(self.item_bias_)[rows.indices]
+        design = self._derived(
+            "design",
+            (self.item_factors_, self.bn_scale_),
+            lambda: self._ridge_design(
+                np.asarray(self.item_factors_, dtype=np.float64) * np.asarray(self.bn_scale_)
+            ),
+        )
+        targets = rows.data - self._offset() - np.asarray(self.item_bias_)[rows.indices]
         counts = np.diff(rows.indptr).astype(np.float64)[:, None]
-        f = q.shape[1]
-        per_dim = np.array([float(self.params["bias_l2"])] + [float(self.params["l2"])] * f)
+        f = design.shape[1] - 1
+        per_dim = np.array([self.config.bias_l2] + [self.config.l2] * f)
         reg = counts * per_dim[None, :] + 1e-6
         return ridge_fold_in(rows, design, np.ones(rows.nnz), targets, reg)
-
-    def _user_parts(
-        self, users: np.ndarray, user_items: sp.csr_matrix | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(b_u, p_u) for ``users``: folded in from given rows, trained, or zero if unknown."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        if user_items is not None:
-            solved = self.recalculate_user(user_items)
-            return solved[:, 0], solved[:, 1:]
-        known = (users >= 0) & (users < self.n_users_)
-        safe = np.where(known, users, 0)
-        bias = np.where(known, np.asarray(self.user_bias_)[safe], 0.0).astype(np.float32)
-        vecs = np.asarray(self.user_factors_)[safe] * known[:, None]
-        return bias, vecs.astype(np.float32, copy=False)
-
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """Predicted ratings (unclipped) for every item: higher is better."""
-        bias, vecs = self._user_parts(users, user_items)
-        scaled = vecs * np.asarray(self.bn_scale_)
-        scores = scaled @ np.asarray(self.item_factors_).T
-        scores += np.asarray(self.item_bias_)[None, :]
-        scores += (bias + self._offset)[:, None]
-        return scores.astype(np.float32, copy=False)
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Ratings per pair, clipped to the training range; unknown users/items add nothing."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        items = np.asarray(items, dtype=np.int64).ravel()
-        ku = (users >= 0) & (users < self.n_users_)
-        ki = (items >= 0) & (items < self.n_items_)
-        su, si = np.where(ku, users, 0), np.where(ki, items, 0)
-        pu = np.asarray(self.user_factors_)[su] * ku[:, None]
-        qi = np.asarray(self.item_factors_)[si] * ki[:, None]
-        dot = np.einsum("nf,nf->n", pu * np.asarray(self.bn_scale_), qi)
-        pred = (
-            self._offset
-            + np.where(ku, np.asarray(self.user_bias_)[su], 0.0)
-            + np.where(ki, np.asarray(self.item_bias_)[si], 0.0)
-            + dot
-        )
-        return np.clip(pred, self.rating_min_, self.rating_max_).astype(np.float32)
-
-    def item_vectors(self) -> np.ndarray:
-        return np.asarray(self.item_factors_)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -348,29 +312,6 @@ class MF(Recommender):
             "dropout": trial.suggest_categorical("dropout", [0.0, 0.1, 0.3]),
             "batch_norm": trial.suggest_categorical("batch_norm", [False, True]),
         }
-
-    # ------------------------------------------------------------------ persistence
-    def state(self) -> State:
-        return {
-            "global_mean": np.array([self.global_mean_], dtype=np.float64),
-            "rating_range": np.array([self.rating_min_, self.rating_max_], dtype=np.float64),
-            "user_bias": self.user_bias_,
-            "item_bias": self.item_bias_,
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-            "bn_scale": self.bn_scale_,
-            "bn_shift": self.bn_shift_,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.global_mean_ = float(state["global_mean"][0])
-        self.rating_min_, self.rating_max_ = (float(x) for x in state["rating_range"])
-        self.user_bias_ = state["user_bias"]
-        self.item_bias_ = state["item_bias"]
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
-        self.bn_scale_ = state["bn_scale"]
-        self.bn_shift_ = state["bn_shift"]
 
 
 def _device(torch: Any, device: str) -> Any:
@@ -394,9 +335,9 @@ def _build_module(
     batch_norm: bool,
     init_std: float,
     mean: float,
-) -> torch.nn.Module:
+) -> Any:
     """The torch network; defined here so that importing this module never imports torch."""
-    nn = torch.nn
+    nn: Any = torch.nn
 
     class BiasedMF(nn.Module):
         def __init__(self) -> None:

@@ -8,41 +8,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
 from nextbuy.models.base import Recommender
-from nextbuy.models.registry import register
+from nextbuy.models.common import item_popularity
+from nextbuy.models.params import Hyperparameters, param
 
 
-def item_popularity(
-    user_items: sp.csr_matrix, weighting: Literal["count", "value"] = "count"
-) -> np.ndarray:
-    """Per-item popularity (float32): distinct users (``count``) or summed values (``value``)."""
-    if weighting == "count":
-        counts = np.bincount(user_items.indices, minlength=user_items.shape[1])
-        return counts.astype(np.float32)
-    if weighting == "value":
-        return np.asarray(user_items.sum(axis=0), dtype=np.float32).ravel()
-    raise ConfigError(f"popularity weighting must be 'count' or 'value', not {weighting!r}")
+class PopularityConfig(Hyperparameters):
+    """Hyper-parameters of :class:`Popularity`."""
+
+    weighting: Literal["count", "value"] = param(
+        "count", "count = distinct users per item; value = summed values (e.g. quantities)"
+    )
 
 
-def popularity_share(user_items: sp.csr_matrix) -> np.ndarray:
-    """Share of users who interacted with each item (float32 in [0, 1]).
-
-    Factor and history models keep this as ``popularity_``: the non-personal scores they give
-    users they know nothing about (new users, empty histories).
-    """
-    counts = item_popularity(user_items, "count")
-    return counts / np.float32(max(user_items.shape[0], 1))
-
-
-def fill_rows(scores: np.ndarray, rows: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Overwrite the score rows selected by the boolean mask ``rows`` with ``fallback``."""
-    if rows.any():
-        scores[rows] = fallback
-    return scores
-
-
-@register
 class Popularity(Recommender):
     """Scores every item by its popularity in the training data, the same for every user.
 
@@ -51,31 +29,23 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
+    config_class = PopularityConfig
+    config: PopularityConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("popularity",)
-    defaults: ClassVar[dict[str, Any]] = {
-        # "count": distinct users per item; "value": sum of interaction values (e.g. quantities)
-        "weighting": "count",
-    }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    popularity_: np.ndarray  # per item: distinct users, or summed values
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> Popularity:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Count each item's users (or sum its values); ``valid`` is ignored."""
-        self.popularity_ = item_popularity(train.csr, self.params["weighting"])
-        self._remember(train)
-        return self
+        self.popularity_ = item_popularity(train.csr, self.config.weighting)
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
         """The popularity vector repeated for each user (known or not)."""
-        users = np.asarray(users).ravel()
         return np.tile(np.asarray(self.popularity_, dtype=np.float32), (len(users), 1))
+
+    def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        """Histories change nothing: the same popular ranking for everyone."""
+        return self._score_users(users)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """The item's popularity per pair; NaN where the user or item is unknown."""

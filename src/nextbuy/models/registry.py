@@ -1,55 +1,66 @@
-"""Model registry: names to classes, so configs and the CLI can say ``--model als``."""
+"""Model registry: names to classes, so configs and the CLI can say ``--model als``.
+
+A leaf module: the built-in models are listed as ``"module:Class"`` strings and imported on
+first use, so no model imports the registry and importing the registry imports no model.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from nextbuy.errors import ConfigError
-from nextbuy.models.base import Recommender
 
-_MODELS: dict[str, type[Recommender]] = {}
+if TYPE_CHECKING:
+    from nextbuy.models.base import Recommender
+
+#: Built-in models: registry name -> ``"module:Class"``.
+BUILTIN: dict[str, str] = {
+    "popularity": "nextbuy.models.popularity:Popularity",
+    "itemknn": "nextbuy.models.knn:ItemKNN",
+    "rp3beta": "nextbuy.models.rp3beta:RP3beta",
+    "ease": "nextbuy.models.ease:EASE",
+    "userease": "nextbuy.models.userease:UserEASE",
+    "als": "nextbuy.models.als:ALS",
+    "ials": "nextbuy.models.ials:IALS",
+    "bpr": "nextbuy.models.bpr:BPR",
+    "blend": "nextbuy.models.blend:Blend",
+    "mf": "nextbuy.models.mf:MF",
+    "bpmf": "nextbuy.models.bpmf:BPMF",
+}
+
+#: Models added at run time by :func:`register` (plugins, tests).
+_EXTRA: dict[str, type[Recommender]] = {}
 
 
 def register(cls: type[Recommender]) -> type[Recommender]:
-    """Class decorator adding a model under its ``name``."""
-    _MODELS[cls.name] = cls
+    """Class decorator adding a model defined outside this package under its ``name``."""
+    _EXTRA[cls.name] = cls
     return cls
 
 
-def _load_builtins() -> None:
-    # Imported here so that registering is a side effect of asking, not of importing the package.
-    from nextbuy.models import (  # noqa: F401
-        als,
-        blend,
-        bpmf,
-        bpr,
-        ease,
-        ials,
-        knn,
-        mf,
-        popularity,
-        rp3beta,
-        userease,
-    )
-
-
 def available() -> list[str]:
-    """Names of all registered models."""
-    _load_builtins()
-    return sorted(_MODELS)
+    """Names of all registered models (built-in and registered)."""
+    return sorted({*BUILTIN, *_EXTRA})
 
 
 def get(name: str) -> type[Recommender]:
     """The class registered under ``name``; a clear error lists the known names."""
-    _load_builtins()
-    try:
-        return _MODELS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown model {name!r}; expected one of {', '.join(sorted(_MODELS))}"
-        ) from None
+    if name in _EXTRA:
+        return _EXTRA[name]
+    target = BUILTIN.get(name)
+    if target is None:
+        raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(available())}")
+    module, _, attr = target.partition(":")
+    cls: type[Recommender] = getattr(importlib.import_module(module), attr)
+    return cls
 
 
 def create(name: str, **params: Any) -> Recommender:
     """A new, unfitted model: ``create("als", factors=64)``."""
     return get(name)(**params)
+
+
+def names_with(capability: type) -> list[str]:
+    """Built-in model names whose class has ``capability`` (a runtime-checkable protocol)."""
+    return [name for name in BUILTIN if issubclass(get(name), capability)]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.errors import ConfigError
-from nextbuy.models.knn import ItemKNN
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.common import popularity_share
+from nextbuy.models.itemitem import ItemItemModel
+from nextbuy.models.params import Hyperparameters, param
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
 
@@ -75,54 +74,42 @@ def rp3beta_weights(
     return w
 
 
-@register
-class RP3beta(ItemKNN):
+class RP3betaConfig(Hyperparameters):
+    """Hyper-parameters of :class:`RP3beta`."""
+
+    alpha: float = param(
+        0.95, "element-wise exponent of the random walk's transition probabilities", gt=0
+    )
+    beta: float = param(0.63, "popularity penalty: divide by item popularity ** beta")
+    neighbors: int = param(214, "items kept per item (top-K)", ge=1)
+    normalize: bool = param(True, "L1-normalise each item's row after pruning")
+
+
+class RP3beta(ItemItemModel):
     """Graph-based item-to-item model: a user's score for ``j`` is ``sum_(i in history) W[i, j]``.
 
     A strong, cheap baseline in Dacrema et al.'s reproducibility study ("Are we really making
-    much progress?", 2019). New users are scored from given history rows; empty histories get
-    item popularity. ``similar_items`` returns each item's stored neighbours.
+    much progress?", 2019). The history is binary. New users are scored from their history
+    rows; empty histories get item popularity. ``similar_items`` returns each item's stored
+    neighbours.
     """
 
     name = "rp3beta"
-    defaults: ClassVar[dict[str, Any]] = {
-        "alpha": 0.95,  # element-wise exponent of the transition probabilities
-        "beta": 0.63,  # popularity penalty: divide by pop_j ** beta
-        "neighbors": 214,  # items kept per item (top-K); all three tuned on ML-100K
-        "normalize": True,  # L1-normalise each item's row after pruning
-    }
+    config_class = RP3betaConfig
+    config: RP3betaConfig
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> RP3beta:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Compute the pruned random-walk similarity matrix."""
-        p = self.params
-        if int(p["neighbors"]) < 1:
-            raise ConfigError(f"rp3beta: neighbors must be >= 1, not {p['neighbors']!r}")
-        if float(p["alpha"]) <= 0:
-            raise ConfigError(f"rp3beta: alpha must be > 0, not {p['alpha']!r}")
+        cfg = self.config
         self.similarity_ = rp3beta_weights(
             train.csr,
-            float(p["alpha"]),
-            float(p["beta"]),
-            int(p["neighbors"]),
-            bool(p["normalize"]),
+            cfg.alpha,
+            cfg.beta,
+            cfg.neighbors,
+            cfg.normalize,
             show_progress=show_progress,
         )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
-
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``binary history @ W``; popularity for empty histories."""
-        users = np.asarray(users, dtype=np.int64).ravel()
-        hist = sp.csr_matrix(self._history(users, user_items), dtype=np.float32, copy=True)
-        hist.data[:] = 1.0
-        scores = (hist @ self.similarity_).toarray().astype(np.float32, copy=False)
-        return fill_rows(scores, np.diff(hist.indptr) == 0, self.popularity_)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

@@ -10,12 +10,21 @@ import scipy.sparse as sp
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models.base import Recommender
+from nextbuy.models.common import fill_rows, popularity_share
 from nextbuy.models.ease import ease_solution
-from nextbuy.models.popularity import fill_rows, popularity_share
-from nextbuy.models.registry import register
+from nextbuy.models.params import Hyperparameters, param
 
 
-@register
+class UserEASEConfig(Hyperparameters):
+    """Hyper-parameters of :class:`UserEASE`."""
+
+    regularization: float = param(190.0, "lambda added to the user x user Gram diagonal", ge=0)
+    dropout: float = param(
+        0.79, "EDLAE: adds dropout / (1 - dropout) * user count to the diagonal", ge=0, lt=1
+    )
+    max_users: int = param(30_000, "refuse more users: fitting needs ~12 * n_users^2 bytes", ge=1)
+
+
 class UserEASE(Recommender):
     """EASE's closed form on the users: ``B = I - P / diag(P)``, ``P = (X X^T + L)^-1``.
 
@@ -25,46 +34,35 @@ class UserEASE(Recommender):
     (EASE, iALS), which is what a blend needs. ``L`` is ``reg I`` plus the EDLAE ``dropout``
     term, as in :func:`nextbuy.models.ease.ease_weights`.
 
-    A new user (history rows given to :meth:`score`) gets the ridge regression of their row
+    A new user (history rows, ``recalculate_user=True``) gets the ridge regression of their row
     on the training users, ``b = P X x``, then ``b^T X``; empty histories get popularity.
     Memory is ``n_users^2`` floats twice while fitting, hence ``max_users``.
     """
 
     name = "userease"
+    config_class = UserEASEConfig
+    config: UserEASEConfig
     state_attributes: ClassVar[tuple[str, ...]] = ("weights", "p_diag", "popularity")
-    defaults: ClassVar[dict[str, Any]] = {
-        "regularization": 190.0,  # lambda added to the user Gram diagonal; tuned on ML-100K
-        "dropout": 0.79,  # EDLAE emphasis: adds dropout / (1 - dropout) * user counts
-        "max_users": 30_000,  # refuse more users: fitting needs ~12 * n_users^2 bytes
-    }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.weights_: np.ndarray = np.zeros((0, 0), dtype=np.float32)
-        #: ``diag(P)``: with ``B`` it gives back ``P = (I - B) diag(P)`` for fold-in.
-        self.p_diag_: np.ndarray = np.zeros(0, dtype=np.float32)
-        self.popularity_: np.ndarray = np.zeros(0, dtype=np.float32)
+    weights_: np.ndarray  # B, users x users, zero diagonal
+    #: ``diag(P)``: with ``B`` it gives back ``P = (I - B) diag(P)`` for fold-in.
+    p_diag_: np.ndarray
+    popularity_: np.ndarray  # share of users per item: the scores of empty histories
 
-    def fit(
-        self,
-        train: Interactions,
-        valid: Interactions | None = None,
-        show_progress: bool = False,
-    ) -> UserEASE:
+    def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Invert the regularised user Gram matrix once (Cholesky) and normalise it."""
-        p = self.params
-        if train.n_users > int(p["max_users"]):
+        cfg = self.config
+        if train.n_users > cfg.max_users:
             gib = 12 * train.n_users**2 / 2**30
             raise ConfigError(
                 f"userease: {train.n_users} users needs about {gib:.0f} GiB to fit (dense user "
-                f"x user matrices); max_users is {p['max_users']}. Use ease, ials or als."
+                f"x user matrices); max_users is {cfg.max_users}. Use ease, ials or als."
             )
         x = train.binary_csr()
-        reg, dropout = float(p["regularization"]), float(p["dropout"])
-        self.weights_, self.p_diag_ = ease_solution(sp.csr_matrix(x.T), reg, dropout)
+        self.weights_, self.p_diag_ = ease_solution(
+            sp.csr_matrix(x.T), cfg.regularization, cfg.dropout
+        )
         self.popularity_ = popularity_share(train.csr)
-        self._remember(train)
-        return self
 
     def _binary_train(self) -> sp.csr_matrix:
         assert self.user_items_ is not None
@@ -72,26 +70,28 @@ class UserEASE(Recommender):
         x.data[:] = 1.0
         return x
 
-    def score(self, users: np.ndarray, user_items: sp.csr_matrix | None = None) -> np.ndarray:
-        """``B[:, u]^T X`` for known users; ridge fold-in for history rows; else popularity."""
-        self._check_fitted()
-        users = np.asarray(users, dtype=np.int64).ravel()
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """``B[:, u]^T X`` for known users; popularity for unknown or empty ones."""
+        assert self.user_items_ is not None
+        known = (users >= 0) & (users < self.n_users_)
+        safe = np.where(known, users, 0)
+        coef = np.asarray(self.weights_)[:, safe]
+        empty = ~known | ((self.user_items_.indptr[safe + 1] - self.user_items_.indptr[safe]) == 0)
+        return self._reconstruct(coef, empty)
+
+    def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        """Ridge fold-in of each row on the training users, ``b = P X x``, then ``b^T X``."""
         x = self._binary_train()
-        weights = np.asarray(self.weights_)
-        if user_items is not None:
-            rows = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
-            rows.data[:] = 1.0
-            overlap = np.asarray((x @ rows.T).todense(), dtype=np.float32)  # X x, [n_users, n]
-            scaled = overlap * np.asarray(self.p_diag_)[:, None]
-            coef = scaled - weights @ scaled  # P X x = (I - B) diag(P) X x
-            empty = np.diff(rows.indptr) == 0
-        else:
-            known = (users >= 0) & (users < self.n_users_)
-            safe = np.where(known, users, 0)
-            coef = weights[:, safe]
-            assert self.user_items_ is not None
-            empty = ~known | (np.diff(self.user_items_.indptr)[safe] == 0)
-        scores = np.asarray((x.T @ coef).T, dtype=np.float32)
+        binary = sp.csr_matrix(rows, dtype=np.float32, copy=True)
+        binary.data[:] = 1.0
+        overlap = np.asarray((x @ binary.T).todense(), dtype=np.float32)  # X x, [n_users, n]
+        scaled = overlap * np.asarray(self.p_diag_)[:, None]
+        coef = scaled - np.asarray(self.weights_) @ scaled  # P X x = (I - B) diag(P) X x
+        return self._reconstruct(coef, np.diff(binary.indptr) == 0)
+
+    def _reconstruct(self, coef: np.ndarray, empty: np.ndarray) -> np.ndarray:
+        """``coef^T X`` (one column of user weights per scored user); popularity where empty."""
+        scores = np.asarray((self._binary_train().T @ coef).T, dtype=np.float32)
         return fill_rows(scores, empty, self.popularity_)
 
     def item_vectors(self) -> np.ndarray:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from nextbuy.serving.catalog import Rules, apply_catalog, attach_catalog
-from nextbuy.serving.foldin import FoldIn
 from nextbuy.serving.history import Boundary, HistoryOverlay
 from nextbuy.store import EventStore, StoredCounts
 from nextbuy.store.events import StoreError
@@ -141,7 +140,7 @@ class OnlineLayer:
             self.store.close()
 
     def prepare(self, state: ModelState) -> ModelState:
-        """A loaded snapshot completed with the store's catalog, histories and fold-in."""
+        """A loaded snapshot completed with the store's catalog and histories."""
         store = self._store()
         rows = self._read_items()
         if rows:
@@ -154,7 +153,7 @@ class OnlineLayer:
             self.settings.purchase_events,
         )
         overlay.catch_up()
-        state = dataclasses.replace(state, histories=overlay, foldin=FoldIn(state.model))
+        state = dataclasses.replace(state, histories=overlay)
         self._gauges(state)
         return state
 

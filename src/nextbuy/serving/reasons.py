@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from nextbuy.explain import EXPLAINABLE, contributions
+from nextbuy.models.capabilities import Explains
+from nextbuy.models.registry import names_with
 
 if TYPE_CHECKING:
     from nextbuy.serving.service import ModelState
@@ -29,10 +30,10 @@ def reasons(
     ids = np.asarray(ids, dtype=np.int64)
     empty: list[list[dict[str, Any]]] = [[] for _ in range(len(ids))]
     model = state.model
-    if model.name not in EXPLAINABLE:
+    if not isinstance(model, Explains):
         return empty, (
             f"{model.name} does not break its scores down by past items; "
-            f"explanations need one of {', '.join(EXPLAINABLE)}"
+            f"explanations need one of {', '.join(names_with(Explains))}"
         )
     if history.nnz == 0 or len(ids) == 0:
         return empty, "no past items to explain from" if len(ids) else None
@@ -40,9 +41,9 @@ def reasons(
     contrib = np.zeros((len(ids), history.nnz), dtype=np.float32)
     trained = ids < n_trained
     if trained.any():
-        contrib[trained] = contributions(model, history, ids[trained])
+        contrib[trained] = model.contributions(history, ids[trained])
     if (~trained).any() and state.live is not None and state.live.new_weights is not None:
-        every = contributions(model, history, np.arange(n_trained))
+        every = model.contributions(history, np.arange(n_trained))
         contrib[~trained] = state.live.new_weights[ids[~trained] - n_trained] @ every
     width = min(n, history.nnz)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :width]

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from nextbuy.artifacts import ModelArtifact
     from nextbuy.serving.cache import AnswerCache
     from nextbuy.serving.catalog import LiveCatalog
-    from nextbuy.serving.foldin import FoldIn
     from nextbuy.serving.history import HistoryOverlay, UserHistory
 
 #: Catalog fields every recommended item carries (null when the catalog lacks them).
@@ -118,12 +117,11 @@ class ModelState:
     predicts_ratings: bool
     rating_range: tuple[float, float] | None
     loaded_at: str = field(default_factory=lambda: _utcnow())
-    #: Online layer (set when the server records events): catalog changes and new items,
-    #: per-user histories since training, and the fold-in scorer. Item arrays above then cover
-    #: trained items followed by new items; ``n_items`` stays the model's own item count.
+    #: Online layer (set when the server records events): catalog changes and new items, and
+    #: per-user histories since training. Item arrays above then cover trained items followed
+    #: by new items; ``n_items`` stays the model's own item count.
     live: LiveCatalog | None = None
     histories: HistoryOverlay | None = None
-    foldin: FoldIn | None = None
     #: Unique per snapshot: cached answers are stamped with it.
     serial: int = field(init=False, default_factory=lambda: next(_SERIALS))
 
@@ -365,12 +363,8 @@ class RecommendationService:
         exclude = ranking.history_exclusions(state, resolved, options)
         if resolved.row.nnz == 0 and u < 0:
             return self._fallback(state, user_id, options, exclude)
-        foldin = state.foldin
-        if foldin is None:
-            users = np.full(1, -1, dtype=np.int64)
-            raw = state.model.score(users, user_items=resolved.row)
-        else:
-            raw = foldin.scores(resolved.row)
+        users = np.full(1, -1, dtype=np.int64)
+        raw = state.model.score(users, resolved.row, recalculate_user=True)
         block = extend_scores(state, _writable(raw))
         pairs = (np.zeros(len(exclude), dtype=np.int64), exclude)
         ids, vals = ranking.rank(state, block, options, options.k, pairs)
@@ -419,10 +413,8 @@ class RecommendationService:
         for start in range(0, len(scorable), BATCH_CHUNK):
             chunk = scorable[start : start + BATCH_CHUNK]
             block = sp.csr_matrix(sp.vstack([resolved[j].row for j in chunk]))
-            if state.foldin is not None:
-                raw = state.foldin.scores(block)
-            else:
-                raw = state.model.score(np.full(len(chunk), -1, dtype=np.int64), user_items=block)
+            users_of_rows = np.full(len(chunk), -1, dtype=np.int64)
+            raw = state.model.score(users_of_rows, block, recalculate_user=True)
             scores = extend_scores(state, _writable(raw))
             lengths = [len(excluded[j]) for j in chunk]
             r = np.repeat(np.arange(len(chunk)), lengths)
@@ -596,10 +588,7 @@ class RecommendationService:
             row = history.resolve(state, u).row
             if row.nnz == 0 and u < 0:
                 return None
-            if state.foldin is not None:
-                raw = state.foldin.scores(row)
-            else:
-                raw = state.model.score(np.full(1, -1, dtype=np.int64), user_items=row)
+            raw = state.model.score(np.full(1, -1, dtype=np.int64), row, recalculate_user=True)
         elif u >= 0:
             raw = state.model.score(np.array([u], dtype=np.int64))
         else:

@@ -6,14 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-import scipy.sparse as sp
 from fastapi.testclient import TestClient
 
-from nextbuy.artifacts import load_artifact
 from nextbuy.serving.app import create_app
-from nextbuy.serving.foldin import FoldIn
 from nextbuy.serving.settings import ServingSettings
 from tests.serving.online.conftest import (
     AppFactory,
@@ -138,24 +134,6 @@ def test_events_on_unknown_items_are_stored_but_only_exclude(
         assert r.json()["stored"] == 1
         body = client.post("/recommend", json={"user_id": "ghost"}).json()
         assert body["strategy"] == "fallback" and len(body["recommendations"]) == 10
-
-
-def test_the_als_shortcut_matches_the_models_fold_in(online_shop: OnlineShop):
-    artifact = load_artifact(online_shop.root / "als")
-    model = artifact.model
-    foldin = FoldIn(model)
-    assert foldin._gram is not None  # the shortcut is on
-    rng = np.random.default_rng(1)
-    n = model.n_items_
-    rows = sp.random(4, n, density=0.1, format="csr", random_state=2, dtype=np.float32)
-    rows.data = rng.integers(1, 6, rows.nnz).astype(np.float32)
-    rows = sp.vstack([rows, sp.csr_matrix((1, n), dtype=np.float32)]).tocsr()  # + empty row
-    expected = model.score(np.full(5, -1), user_items=rows)
-    np.testing.assert_allclose(foldin.scores(rows), expected, rtol=1e-4, atol=1e-5)
-    for i in range(5):  # one row at a time takes the dense path
-        np.testing.assert_allclose(
-            foldin.scores(rows[i]), expected[i : i + 1], rtol=1e-4, atol=1e-5
-        )
 
 
 def test_a_reload_starts_from_the_new_models_training_time(

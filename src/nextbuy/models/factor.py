@@ -1,0 +1,222 @@
+"""Factor models served by numpy: ``score(u, i) = offset + b_u + b_i + x_u . y_i``.
+
+:class:`FactorModel` holds the scoring that ALS, iALS and BPR share (user and item factors,
+item popularity for users without factors); :class:`RatingFactorModel` adds the global mean,
+biases and rating range of MF and BPMF. Subclasses fit, and say how a history row becomes a
+user vector (:meth:`FactorModel.recalculate_user`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from nextbuy.models.base import Recommender, State
+from nextbuy.models.common import fill_rows
+from nextbuy.models.params import Hyperparameters
+
+
+def dot_scores(users: np.ndarray, items: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``score(u) = U[u] @ V.T`` over factors mid-training (for validation snapshots)."""
+    return lambda batch: users[batch] @ items.T
+
+
+@dataclass(frozen=True)
+class UserSide:
+    """The user half of the score for a batch: vectors, optional bias, rows to fill."""
+
+    vectors: np.ndarray  # [n, f]
+    bias: np.ndarray | None  # [n] added to every item's score (rating models)
+    fallback: np.ndarray  # [n] bool: rows scored by item popularity instead
+
+
+class FactorModel(Recommender, ABC):
+    """Scores ``U[u] @ V.T``; users without factors (unknown, or no training rows) get popularity.
+
+    With ``recalculate_user=True`` a user's vector comes from their history row through
+    :meth:`recalculate_user` (least squares against the fixed item factors, for most models).
+    Derived arrays (e.g. ``V^T V``) are cached per item-factor array, so a one-user fold-in
+    costs about as much as a plain score.
+    """
+
+    state_attributes: ClassVar[tuple[str, ...]] = ("user_factors", "item_factors", "popularity")
+    #: Known users without training interactions are treated as unknown (their factor is ~0).
+    empty_users_unknown: ClassVar[bool] = True
+
+    user_factors_: np.ndarray  # [n_users, f]
+    item_factors_: np.ndarray  # [n_items, f]
+    popularity_: np.ndarray  # share of users per item: the scores of users without factors
+
+    def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self._cache: dict[str, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
+
+    @abstractmethod
+    def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:
+        """User vectors ``[n_rows, f]`` for history rows (raw values), item side fixed."""
+
+    def _derived(
+        self, key: str, sources: tuple[np.ndarray, ...], build: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """``build()``, cached while ``sources`` are the very same arrays (refit, load: rebuilt)."""
+        hit = self._cache.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+            return hit[1]
+        value = build()
+        self._cache[key] = (sources, value)  # holding the sources keeps their ids unique
+        return value
+
+    def _item_gram(self) -> np.ndarray:
+        """``V^T V`` in float64, computed once per item-factor array."""
+
+        def build() -> np.ndarray:
+            v = np.asarray(self.item_factors_, dtype=np.float64)
+            return v.T @ v
+
+        return self._derived("gram", (self.item_factors_,), build)
+
+    # ------------------------------------------------------------------ the two halves
+    def _user_side(self, users: np.ndarray) -> UserSide:
+        """Trained factors of ``users``; unknown ones (and, by default, empty ones) fall back."""
+        known = (users >= 0) & (users < self.n_users_)
+        safe = np.where(known, users, 0)
+        if self.empty_users_unknown:
+            assert self.user_items_ is not None
+            known &= (self.user_items_.indptr[safe + 1] - self.user_items_.indptr[safe]) > 0
+        return UserSide(np.asarray(self.user_factors_)[safe], None, ~known)
+
+    def _history_side(self, users: np.ndarray, rows: sp.csr_matrix) -> UserSide:
+        """Vectors recalculated from ``rows``; empty rows fall back to popularity."""
+        empty = np.diff(rows.indptr) == 0
+        return UserSide(self.recalculate_user(rows), None, empty)
+
+    def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Item factors (and biases) that user vectors are multiplied with."""
+        return np.asarray(self.item_factors_), None
+
+    # ------------------------------------------------------------------ scoring
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return self._scores(self._user_side(users), *self._item_side(False))
+
+    def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        return self._scores(self._history_side(users, rows), *self._item_side(True))
+
+    def _scores(self, side: UserSide, items: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        scores = (side.vectors @ items.T).astype(np.float32, copy=False)
+        if bias is not None:
+            scores += bias[None, :]
+        if side.bias is not None:
+            scores += side.bias[:, None]
+        if side.fallback.any():
+            fill_rows(scores, side.fallback, self.popularity_)
+        return scores
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``score`` at each pair without building full rows; NaN for unknown IDs."""
+        users = np.asarray(users, dtype=np.int64).ravel()
+        items = np.asarray(items, dtype=np.int64).ravel()
+        out = np.full(len(users), np.nan, dtype=np.float32)
+        ok = (users >= 0) & (users < self.n_users_) & (items >= 0) & (items < self.n_items_)
+        side = self._user_side(users[ok])
+        pair_items = items[ok]
+        values = np.einsum("nf,nf->n", side.vectors, np.asarray(self.item_factors_)[pair_items])
+        if side.fallback.any():
+            values[side.fallback] = np.asarray(self.popularity_)[pair_items[side.fallback]]
+        out[ok] = values
+        return out
+
+    def item_vectors(self) -> np.ndarray:
+        """The item factors (cosine similarity between them is ``similar_items``)."""
+        return np.asarray(self.item_factors_)
+
+
+class RatingFactorModel(FactorModel):
+    """``r_ui = mu + b_u + b_i + p_u . q_i``; unknown users or items add nothing (baseline).
+
+    ``predict`` clips to the training ratings' range; ``score`` does not (ranking only).
+    """
+
+    predicts_ratings = True
+    state_attributes: ClassVar[tuple[str, ...]] = (
+        "user_bias",
+        "item_bias",
+        "user_factors",
+        "item_factors",
+    )
+
+    global_mean_: float
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    rating_min_: float  # the training ratings' range: predict clips to it
+    rating_max_: float
+
+    def _offset(self) -> float:
+        """Constant part of every prediction (``mu``, plus what the model folds into it)."""
+        return float(self.global_mean_)
+
+    def _user_scale(self) -> np.ndarray | None:
+        """Per-dimension scale applied to user vectors (MF's folded batch norm), or None."""
+        return None
+
+    def _scaled(self, vectors: np.ndarray) -> np.ndarray:
+        scale = self._user_scale()
+        return vectors if scale is None else vectors * np.asarray(scale)
+
+    def _user_side(self, users: np.ndarray) -> UserSide:
+        known = (users >= 0) & (users < self.n_users_)
+        safe = np.where(known, users, 0)
+        bias = np.where(known, np.asarray(self.user_bias_)[safe], 0.0).astype(np.float32)
+        vectors = (np.asarray(self.user_factors_)[safe] * known[:, None]).astype(
+            np.float32, copy=False
+        )
+        return UserSide(self._scaled(vectors), bias + self._offset(), np.zeros(len(users), bool))
+
+    def _history_side(self, users: np.ndarray, rows: sp.csr_matrix) -> UserSide:
+        """``[b_u, p_u]`` from :meth:`recalculate_user`; an empty row gives the baseline."""
+        solved = self.recalculate_user(rows)
+        return UserSide(
+            self._scaled(solved[:, 1:]),
+            solved[:, 0] + self._offset(),
+            np.zeros(len(users), dtype=bool),
+        )
+
+    def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.asarray(self.item_factors_), np.asarray(self.item_bias_)
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Ratings per pair, clipped to the training range; unknown users/items add nothing."""
+        users = np.asarray(users, dtype=np.int64).ravel()
+        items = np.asarray(items, dtype=np.int64).ravel()
+        side = self._user_side(users)
+        assert side.bias is not None
+        ki = (items >= 0) & (items < self.n_items_)
+        si = np.where(ki, items, 0)
+        qi = np.asarray(self.item_factors_)[si] * ki[:, None]
+        pred = (
+            side.bias
+            + np.where(ki, np.asarray(self.item_bias_)[si], 0.0)
+            + np.einsum("nf,nf->n", side.vectors, qi)
+        )
+        return np.clip(pred, self.rating_min_, self.rating_max_).astype(np.float32)
+
+    def _ridge_design(self, items: np.ndarray) -> np.ndarray:
+        """``[1, items]`` (float64): the fold-in design whose first column is the user bias."""
+        return np.hstack([np.ones((len(items), 1)), np.asarray(items, dtype=np.float64)])
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> State:
+        return {
+            "global_mean": np.array([self.global_mean_], dtype=np.float64),
+            "rating_range": np.array([self.rating_min_, self.rating_max_], dtype=np.float64),
+            **super().state(),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.global_mean_ = float(state["global_mean"][0])
+        self.rating_min_, self.rating_max_ = (float(x) for x in state["rating_range"])
+        super().set_state(state)
