@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from nextbuy.explain import EXPLAINABLE, contributions
 
 if TYPE_CHECKING:
-    from nextbuy.serving.service import ModelState
+    from nextbuy.serving.snapshot import Snapshot as ModelState
 
 #: Past items named per recommended item.
 N_REASONS = 3
