@@ -117,7 +117,6 @@ class HistoryOverlay:
         self.purchases = frozenset(purchases)
         self.users: dict[str, UserHistory] = {}
         self.last_id = boundary.after_id
-        self.applied = 0
         self._lock = threading.Lock()
 
     def get(self, user_id: str) -> UserHistory | None:
@@ -138,7 +137,6 @@ class HistoryOverlay:
                 total += len(rows)
                 if len(rows) < READ_CHUNK:
                     break
-            self.applied += total
             return total
 
     def _apply(self, rows: list[tuple[int, str, str, str, float, int]]) -> None:

@@ -87,15 +87,6 @@ def finish(
     return answer
 
 
-def recommend_one(
-    snapshot: Snapshot, user_id: str, history: UserHistory | None, options: RecommendOptions
-) -> dict[str, Any]:
-    """:func:`plan`, score and :func:`finish` in one call (no coalescing)."""
-    planned = plan(snapshot, user_id, history, options)
-    scores = None if planned.fallback else score_rows(snapshot, planned.rows)[0]
-    return finish(snapshot, planned, options, scores)
-
-
 def recommend_batch(
     snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions
 ) -> dict[str, Any]:
