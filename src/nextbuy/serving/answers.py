@@ -31,33 +31,30 @@ def items(snapshot: Snapshot, ids: np.ndarray, scores: np.ndarray) -> list[dict[
     ]
 
 
+def ranked(
+    snapshot: Snapshot, key: str, ids: np.ndarray, scores: np.ndarray, **fields: Any
+) -> dict[str, Any]:
+    """An answer whose ranked items are under ``key``, after ``fields`` and the model version."""
+    return {**fields, "model_version": snapshot.version, key: items(snapshot, ids, scores)}
+
+
 def recommendation(
     snapshot: Snapshot, user_id: str, strategy: str, ids: np.ndarray, scores: np.ndarray
 ) -> dict[str, Any]:
     """One user's answer (``RecommendResponse``)."""
-    return {
-        "user_id": user_id,
-        "model_version": snapshot.version,
-        "strategy": strategy,
-        "recommendations": items(snapshot, ids, scores),
-    }
+    return ranked(snapshot, "recommendations", ids, scores, user_id=user_id, strategy=strategy)
 
 
 def popular(snapshot: Snapshot, ids: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     """The popular list (``PopularResponse``)."""
-    return {"model_version": snapshot.version, "items": items(snapshot, ids, scores)}
+    return ranked(snapshot, "items", ids, scores)
 
 
 def similar(
     snapshot: Snapshot, item_id: str, method: str, ids: np.ndarray, scores: np.ndarray
 ) -> dict[str, Any]:
     """Items similar to one item (``SimilarItemsResponse``)."""
-    return {
-        "item_id": item_id,
-        "model_version": snapshot.version,
-        "method": method,
-        "items": items(snapshot, ids, scores),
-    }
+    return ranked(snapshot, "items", ids, scores, item_id=item_id, method=method)
 
 
 def item_detail(snapshot: Snapshot, item_id: str, i: int) -> dict[str, Any]:

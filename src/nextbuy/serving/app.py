@@ -22,7 +22,7 @@ from nextbuy.serving.errors import (
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
-from nextbuy.serving.metrics import OnlineMetrics, ServingMetrics
+from nextbuy.serving.metrics import CacheMetrics, OnlineMetrics, ServingMetrics
 from nextbuy.serving.online import OnlineLayer
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.routes import ROUTERS
@@ -74,7 +74,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             "serving %s version %s from %s", snapshot.name, snapshot.version, snapshot.artifact.path
         )
 
-    online_metrics = OnlineMetrics(metrics)
+    online_metrics, cache_metrics = OnlineMetrics(metrics), CacheMetrics(metrics)
     online = OnlineLayer(settings, online_metrics) if settings.online else None
     service = RecommendationService(
         settings,
@@ -87,7 +87,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         from nextbuy.serving.cache import AnswerCache
 
         service.cache = AnswerCache(
-            settings.cache_size, settings.cache_ttl_s, on_lookup=online_metrics.cache_lookup
+            settings.cache_size, settings.cache_ttl_s, on_lookup=cache_metrics.lookup
         )
 
     @asynccontextmanager

@@ -121,7 +121,7 @@ class ServingMetrics:
 
 
 class OnlineMetrics:
-    """Events, catalog changes and the answer cache, in the app's metrics registry."""
+    """Events and catalog changes, and what they add to the served model."""
 
     def __init__(self, metrics: ServingMetrics) -> None:
         self.events = metrics.counter(
@@ -134,7 +134,20 @@ class OnlineMetrics:
             "Catalog items written by PUT/POST /items, by kind (changed, new).",
             "kind",
         )
-        self.cache = metrics.counter(
+        self.online_users = metrics.gauge(
+            "nextbuy_online_users",
+            "Users with events since the served model was trained (personalised from them).",
+        )
+        self.new_items = metrics.gauge(
+            "nextbuy_new_items", "Items added after the served model was trained."
+        )
+
+
+class CacheMetrics:
+    """Lookups of the per-user answer cache and its hit ratio since the process started."""
+
+    def __init__(self, metrics: ServingMetrics) -> None:
+        lookups = metrics.counter(
             "nextbuy_recommend_cache",
             "Per-user answer cache lookups by result (hit, miss).",
             "result",
@@ -143,19 +156,12 @@ class OnlineMetrics:
             "nextbuy_recommend_cache_hit_ratio",
             "Share of answer cache lookups served from the cache since the process started.",
         )
-        self.online_users = metrics.gauge(
-            "nextbuy_online_users",
-            "Users with events since the served model was trained (personalised from them).",
-        )
-        self.new_items = metrics.gauge(
-            "nextbuy_new_items", "Items added after the served model was trained."
-        )
-        self._hit = self.cache.labels("hit")
-        self._miss = self.cache.labels("miss")
+        self._hit = lookups.labels("hit")
+        self._miss = lookups.labels("miss")
         self._hits = 0
         self._lookups = 0
 
-    def cache_lookup(self, hit: bool) -> None:
+    def lookup(self, hit: bool) -> None:
         """Count one lookup (called per request: cached label children, no locks)."""
         self._lookups += 1
         if hit:

@@ -20,87 +20,62 @@ from nextbuy.serving.schemas.common import MAX_K, RequestSchema, StrList
 class AsQuery:
     """Marks an option the GET routes take as a query parameter, under ``name``.
 
-    ``description`` and ``examples`` replace the field's own where a query reads differently
-    (a repeatable ``category`` rather than a list of ``categories``).
+    The parameter is documented by the field's own description (list options add that the
+    parameter repeats), or by ``description`` where a query reads differently.
     """
 
     name: str
     description: str | None = None
-    examples: list[Any] | None = None
+
+
+#: Catalog values (categories, brands) an item must have one of; case does not matter.
+CatalogValues = Annotated[StrList | None, Field(max_length=100)]
 
 
 class RecommendOptions(RequestSchema):
     """How many items to return and which ones are allowed."""
 
-    model_config = ConfigDict(coerce_numbers_to_str=True, protected_namespaces=(), frozen=True)
+    model_config = ConfigDict(
+        coerce_numbers_to_str=True,
+        protected_namespaces=(),
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
 
     k: Annotated[int, AsQuery("k", "How many items (1..1000).")] = Field(
         default=10,
         ge=1,
         le=MAX_K,
         validation_alias=AliasChoices("n_recommendations", "num_recommendations", "k"),
-        description="How many items to return (1..1000); also accepted as "
-        "`num_recommendations` or `k`.",
         examples=[10],
     )
-    exclude_seen: Annotated[
-        bool, AsQuery("exclude_seen", "Leave out items the user already had.")
-    ] = Field(
-        default=True,
-        description="Leave out items the user interacted with in the training data.",
-        examples=[True],
+    """How many items to return (1..1000); also accepted as `num_recommendations` or `k`."""
+    exclude_seen: Annotated[bool, AsQuery("exclude_seen")] = Field(default=True, examples=[True])
+    """Leave out items the user interacted with in the training data."""
+    exclude_item_ids: Annotated[StrList, AsQuery("exclude")] = Field(
+        default_factory=list, max_length=10_000, examples=[["p_00007", "p_00019"]]
     )
-    exclude_item_ids: Annotated[
-        StrList, AsQuery("exclude", "Item IDs never to return (repeatable).", [["p_00007"]])
-    ] = Field(
-        default_factory=list,
-        max_length=10_000,
-        description="Item IDs never to return (e.g. what is already in the cart); "
-        "unknown IDs are ignored.",
-        examples=[["p_00007", "p_00019"]],
+    """Item IDs never to return (e.g. what is already in the cart); unknown IDs are ignored."""
+    categories: Annotated[CatalogValues, AsQuery("category")] = Field(
+        default=None, examples=[["shoes", "outdoor"]]
     )
-    categories: Annotated[
-        StrList | None,
-        AsQuery("category", "Only these categories (repeat for any of several).", [["shoes"]]),
-    ] = Field(
-        default=None,
-        max_length=100,
-        description="Only items in any of these categories (case-insensitive).",
-        examples=[["shoes", "outdoor"]],
+    """Only items in any of these categories (case-insensitive)."""
+    brands: Annotated[CatalogValues, AsQuery("brand")] = Field(default=None, examples=[["Acme"]])
+    """Only items of any of these brands (case-insensitive)."""
+    in_stock_only: Annotated[bool, AsQuery("in_stock_only")] = Field(
+        default=False, examples=[False]
     )
-    brands: Annotated[
-        StrList | None,
-        AsQuery("brand", "Only these brands (repeat for any of several).", [["Acme"]]),
-    ] = Field(
-        default=None,
-        max_length=100,
-        description="Only items of any of these brands (case-insensitive).",
-        examples=[["Acme"]],
+    """Only items the catalog marks in stock (items with unknown stock count as in stock).
+    Out-of-stock items are left out by default anyway; this also overrides
+    `include_out_of_stock`."""
+    include_out_of_stock: Annotated[bool, AsQuery("include_out_of_stock")] = Field(
+        default=False, examples=[False]
     )
-    in_stock_only: Annotated[bool, AsQuery("in_stock_only", "Only items in stock.")] = Field(
-        default=False,
-        description="Only items the catalog marks in stock (items with unknown stock count as "
-        "in stock). Out-of-stock items are left out by default anyway; this also overrides "
-        "`include_out_of_stock`.",
-        examples=[False],
-    )
-    include_out_of_stock: Annotated[
-        bool, AsQuery("include_out_of_stock", "Also return out-of-stock items.")
-    ] = Field(
-        default=False,
-        description="Also return items marked out of stock (hidden and deleted items never "
-        "come back).",
-        examples=[False],
-    )
-    explain: Annotated[
-        bool, AsQuery("explain", "Add the past items behind each item (`because`).")
-    ] = Field(
-        default=False,
-        description="Add `because` to every item: the user's past items that contributed most "
-        "to its score (als, itemknn and ease; others answer empty lists and `explain_note`). "
-        "Single-user requests only.",
-        examples=[False],
-    )
+    """Also return items marked out of stock (hidden and deleted items never come back)."""
+    explain: Annotated[bool, AsQuery("explain")] = Field(default=False, examples=[False])
+    """Add `because` to every item: the user's past items that contributed most to its score
+    (als, itemknn and ease; others answer empty lists and `explain_note`). Single-user
+    requests only."""
 
     #: Every option, in order (set below): what the cache key is made of.
     OPTIONS: ClassVar[tuple[str, ...]] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
@@ -51,11 +51,11 @@ def _parameter(model: type[BaseModel], name: str, mark: AsQuery) -> inspect.Para
     """One keyword parameter ``name`` read from the query parameter ``mark.name``."""
     info = model.model_fields[name]
     constraints = [m for m in info.metadata if not isinstance(m, AsQuery)]
-    query = Query(
-        alias=mark.name,
-        description=mark.description or info.description,
-        examples=mark.examples or info.examples,
-    )
+    description = mark.description or info.description or ""
+    if _is_list(info.annotation):
+        description += " Repeat the parameter for several."
+    examples = info.examples[:1] if info.examples else None
+    query = Query(alias=mark.name, description=description, examples=examples)
     default = None if info.default is PydanticUndefined else info.default
     annotation: Any = info.annotation
     if default is None:  # a default factory: the query parameter is optional, then omitted
@@ -66,3 +66,10 @@ def _parameter(model: type[BaseModel], name: str, mark: AsQuery) -> inspect.Para
         default=default,
         annotation=Annotated[(annotation, *constraints, query)],  # type: ignore[valid-type]
     )
+
+
+def _is_list(annotation: Any) -> bool:
+    """True for ``list[...]`` (also inside ``Annotated`` or ``| None``)."""
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if not isinstance(arg, str))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, field_validator
 
-from nextbuy.serving.schemas.common import RequestSchema, ResponseSchema
+from nextbuy.serving.schemas.common import ModelVersion, RequestSchema, ResponseSchema
 from nextbuy.serving.schemas.events import finite
 
 
@@ -76,6 +76,4 @@ class CatalogUpdated(ResponseSchema):
     catalog_version: int = Field(
         description="Counts catalog changes applied since the model was loaded.", examples=[7]
     )
-    model_version: str = Field(
-        description="The model serving them.", examples=["20240501T120000Z-3f2a9c1d"]
-    )
+    model_version: ModelVersion

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from nextbuy.serving.schemas.common import RequestSchema, ResponseSchema
+from nextbuy.serving.schemas.common import ItemId, RequestSchema, ResponseSchema, UserId
 
 #: Largest epoch second accepted (year 5138): catches millisecond timestamps sent by mistake.
 MAX_EPOCH_S = 10**11
+
+EventId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 def finite(value: float | None) -> float | None:
@@ -23,20 +26,14 @@ def finite(value: float | None) -> float | None:
 class Event(RequestSchema):
     """One interaction of a user with an item."""
 
-    event_id: str | None = Field(
+    event_id: EventId | None = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="Your ID of the event: a retried post with the same ID is stored once. "
         "Without one the server makes one up, and a retry is stored twice.",
         examples=["evt-20240501-000123"],
     )
-    user_id: str = Field(
-        min_length=1, max_length=256, description="The shop's user ID.", examples=["u_00042"]
-    )
-    item_id: str = Field(
-        min_length=1, max_length=256, description="The shop's item ID.", examples=["p_01234"]
-    )
+    user_id: UserId
+    item_id: ItemId
     event: str = Field(
         default="view",
         min_length=1,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nextbuy.serving.schemas.common import ModelVersion, ResponseSchema
-from nextbuy.serving.schemas.recommend import CatalogFields, RecommendedItem
+from nextbuy.serving.schemas.recommend import EXAMPLE_ITEM, CatalogFields, RecommendedItem
 
 
 class SimilarItemsResponse(ResponseSchema):
@@ -23,7 +23,7 @@ class SimilarItemsResponse(ResponseSchema):
     )
     items: list[RecommendedItem] = Field(
         description="Most similar first; the item itself is never included.",
-        examples=[[{"item_id": "p_04321", "rank": 1, "score": 0.93, "category": "shoes"}]],
+        examples=[[EXAMPLE_ITEM]],
     )
 
 
@@ -48,7 +48,4 @@ class ItemDetail(CatalogFields):
     popularity_rank: int = Field(
         description="Rank by `n_users` among all items, 1 = most popular.", examples=[17]
     )
-    model_version: str = Field(
-        description="Version of the model whose data this is.",
-        examples=["20240501T120000Z-3f2a9c1d"],
-    )
+    model_version: ModelVersion

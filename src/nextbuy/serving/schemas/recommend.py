@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from nextbuy.serving.options import RecommendOptions
@@ -60,6 +62,14 @@ class RecommendedItem(CatalogFields):
     )
 
 
+#: An item as answers show it, and a whole answer: the examples of the models below.
+EXAMPLE_ITEM: dict[str, Any] = {"item_id": "p_01234", "rank": 1, "score": 0.8731}
+EXAMPLE_ITEM |= {"name": "Trail running shoe", "brand": "Acme", "category": "shoes", "price": 89.9}
+VERSION = "20240501T120000Z-3f2a9c1d"
+EXAMPLE_ANSWER: dict[str, Any] = {"user_id": "u_00042", "model_version": VERSION}
+EXAMPLE_ANSWER |= {"strategy": "personalized", "recommendations": [EXAMPLE_ITEM]}
+
+
 class RecommendResponse(ResponseSchema):
     """Recommendations for one user."""
 
@@ -72,19 +82,7 @@ class RecommendResponse(ResponseSchema):
     )
     recommendations: list[RecommendedItem] = Field(
         description="Items best first; fewer than asked when filters leave fewer.",
-        examples=[
-            [
-                {
-                    "item_id": "p_01234",
-                    "rank": 1,
-                    "score": 0.8731,
-                    "name": "Trail running shoe",
-                    "brand": "Acme",
-                    "category": "shoes",
-                    "price": 89.9,
-                }
-            ]
-        ],
+        examples=[[EXAMPLE_ITEM]],
     )
     explain_note: str | None = Field(
         default=None,
@@ -96,33 +94,17 @@ class RecommendResponse(ResponseSchema):
 class BatchRecommendResponse(ResponseSchema):
     """One answer per requested user, in request order."""
 
-    model_version: str = Field(
-        description="Version of the model that answered every user.",
-        examples=["20240501T120000Z-3f2a9c1d"],
-    )
+    model_version: ModelVersion
     results: list[RecommendResponse] = Field(
-        description="Answers in the order of `user_ids`.",
-        examples=[
-            [
-                {
-                    "user_id": "u_00042",
-                    "model_version": "20240501T120000Z-3f2a9c1d",
-                    "strategy": "personalized",
-                    "recommendations": [{"item_id": "p_01234", "rank": 1, "score": 0.87}],
-                }
-            ]
-        ],
+        description="Answers in the order of `user_ids`.", examples=[[EXAMPLE_ANSWER]]
     )
 
 
 class PopularResponse(ResponseSchema):
     """The most popular items (the answer new users get)."""
 
-    model_version: str = Field(
-        description="Version of the model whose training data was counted.",
-        examples=["20240501T120000Z-3f2a9c1d"],
-    )
+    model_version: ModelVersion
     items: list[RecommendedItem] = Field(
         description="Items by share of training users who interacted with them, best first.",
-        examples=[[{"item_id": "p_00007", "rank": 1, "score": 0.31, "category": "shoes"}]],
+        examples=[[EXAMPLE_ITEM]],
     )
