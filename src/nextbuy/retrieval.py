@@ -19,19 +19,25 @@ def topk(scores: np.ndarray, k: int, block: int = 128) -> tuple[np.ndarray, np.n
     """
     n, m = scores.shape
     k = max(min(k, m), 0)
+    if n == 1 and k:  # one row (every single-user request): the 1-D path, no blocks
+        ids, vals = _top_sorted(scores[0], k)
+        return ids.astype(np.int32)[None, :], vals.astype(np.float32, copy=False)[None, :]
     ids = np.empty((n, k), dtype=np.int32)
     vals = np.empty((n, k), dtype=np.float32)
-    if k == 0:
-        return ids, vals
-    for start in range(0, n, block):
-        blk = scores[0] if n == 1 else scores[start : start + block]  # one row: the 1-D path
-        part, top = _partition(blk, k)
-        if np.isnan(top).any():  # NaN sorts above everything: any NaN lands in ``top``
-            part, top = _partition(np.where(np.isnan(blk), -np.inf, blk), k)
-        order = np.argsort(-top, axis=-1, kind="stable")
-        ids[start : start + block] = np.take_along_axis(part, order, axis=-1)
-        vals[start : start + block] = np.take_along_axis(top, order, axis=-1)
+    for start in range(0, n if k else 0, block):
+        ids[start : start + block], vals[start : start + block] = _top_sorted(
+            scores[start : start + block], k
+        )
     return ids, vals
+
+
+def _top_sorted(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k largest entries along the last axis, best first: (positions, values)."""
+    part, top = _partition(scores, k)
+    if np.isnan(top).any():  # NaN sorts above everything: any NaN lands in ``top``
+        part, top = _partition(np.where(np.isnan(scores), -np.inf, scores), k)
+    order = np.argsort(-top, axis=-1, kind="stable")
+    return _along(part, order), _along(top, order)
 
 
 def _partition(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +47,12 @@ def _partition(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         part = np.argpartition(scores, m - k, axis=-1)[..., m - k :]
     else:
         part = np.broadcast_to(np.arange(m), scores.shape)
-    return part, np.take_along_axis(scores, part, axis=-1)
+    return part, _along(scores, part)
+
+
+def _along(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values`` picked at ``idx`` along the last axis (plain indexing for one row: faster)."""
+    return values[idx] if values.ndim == 1 else np.take_along_axis(values, idx, axis=-1)
 
 
 def cosine_neighbours(

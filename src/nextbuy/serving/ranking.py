@@ -18,6 +18,9 @@ from nextbuy.serving.scoring import Resolved
 from nextbuy.serving.snapshot import Snapshot
 
 #: (row position, item index) entries to rule out of a block of score rows.
+#: Score blocks are ranked in one top-k call (``block=`` the rows): a batch chunk is at most
+#: ``recommending.BATCH_CHUNK`` rows, and one large argpartition measured faster here than
+#: retrieval's cache-sized blocks (which suit the models' 1,024-row evaluation batches).
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
@@ -42,6 +45,13 @@ def seen_pairs(snapshot: Snapshot, users: np.ndarray) -> Pairs:
     items = snapshot.seen_indices[np.repeat(starts, lengths) + offsets]
     keep = _not_repurchasable(snapshot, items)
     return (rows, items) if keep is None else (rows[keep], items[keep])
+
+
+def seen_items(snapshot: Snapshot, user: int) -> np.ndarray:
+    """:func:`seen_pairs` of one trained user: its training items (one slice, no pairs)."""
+    items = snapshot.seen_indices[snapshot.seen_indptr[user] : snapshot.seen_indptr[user + 1]]
+    keep = _not_repurchasable(snapshot, items)
+    return items if keep is None else items[keep]
 
 
 def history_exclusions(
@@ -104,7 +114,7 @@ def rank(
     boost = None if live is None else live.boost
     cap = None if live is None else live.rules.max_per_brand
     if boost is None and cap is None:  # the common case: the top-k of the model's scores
-        ids, vals = topk(work, k)
+        ids, vals = topk(work, k, block=len(work))
         valid = np.isfinite(vals)
         ids = np.where(valid, ids, -1)
     else:
@@ -150,7 +160,7 @@ def top_ids(
         return np.full((n_rows, max(k, 0)), -1, dtype=np.int64)
     width = k if cap is None else min(n, 2 * k + 32)
     while True:
-        ids, vals = topk(ranked, width)
+        ids, vals = topk(ranked, width, block=len(ranked))
         ids = np.where(np.isfinite(vals), ids, -1)
         if cap is None or groups is None:
             return ids[:, :k].astype(np.int64)

@@ -28,7 +28,7 @@ BATCH_CHUNK = 256
 FALLBACK_NOTE = "popular items: the model knows nothing of this user yet"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What one user's answer needs: the model row to score (if any) and what to leave out.
 
@@ -60,9 +60,7 @@ def plan(
         return Plan(user_id, user, resolved, excluded, resolved.row.nnz == 0 and user < 0)
     if user < 0:
         return Plan(user_id, user, None, None, True)
-    seen = None
-    if options.exclude_seen:
-        seen = ranking.seen_pairs(snapshot, np.array([user], dtype=np.int64))[1]
+    seen = ranking.seen_items(snapshot, user) if options.exclude_seen else None
     return Plan(user_id, user, None, seen, False)
 
 

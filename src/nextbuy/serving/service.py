@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nextbuy.serving")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Request:
     """One single-user request up to its scoring step (shared by the sync and async paths)."""
 
