@@ -85,7 +85,7 @@ def over_http(url: str, users: dict[str, str], n: int) -> dict[str, dict[str, fl
 def in_process(model_dir: Path, url: str, users: dict[str, str], n: int) -> dict[str, dict]:
     """The service alone (no HTTP), same store: recommend() per scenario in ms."""
     from nextbuy.serving.app import create_app
-    from nextbuy.serving.service import Options
+    from nextbuy.serving.options import RecommendOptions
     from nextbuy.serving.settings import ServingSettings
 
     settings = ServingSettings(model_dir=model_dir, database_url=url, cache_size=0,
@@ -94,7 +94,7 @@ def in_process(model_dir: Path, url: str, users: dict[str, str], n: int) -> dict
     service = app.state.service
     app.state.online.open(service)
     service.load()
-    options = Options(k=10)
+    options = RecommendOptions(k=10)
     times: dict[str, list[float]] = {name: [] for name in users}
     with threadpool_limits(1, "blas"):  # as the server runs (NEXTBUY_BLAS_THREADS=1)
         for _ in range(50):

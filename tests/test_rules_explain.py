@@ -10,7 +10,7 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.models import registry
 from nextbuy.models.capabilities import Explains
 from nextbuy.models.registry import names_with
-from nextbuy.rules import apply_boosts, boost_vector, cap_per_group, purchased_mask
+from nextbuy.rules import apply_boosts, boost_vector, cap_per_group
 
 
 def test_cap_per_group_keeps_order_and_refills() -> None:
@@ -34,13 +34,6 @@ def test_boosts_lift_and_bury_by_attribute() -> None:
     scores = np.array([[1.0, 4.0, 3.0, -np.inf]], dtype=np.float32)
     out = apply_boosts(scores, boost)
     assert np.argmax(out[0]) == 0 and out[0, 3] == -np.inf
-
-
-def test_purchased_mask_spares_repurchasable_categories() -> None:
-    purchases = sp.csr_matrix(np.array([[1, 0, 1, 1], [0, 1, 0, 0]], dtype=np.float32))
-    category = np.array([0, 1, 1, -1])
-    mask = purchased_mask(purchases, category, repurchasable=np.array([False, True]))
-    assert mask.toarray().astype(int).tolist() == [[1, 0, 0, 1], [0, 0, 0, 0]]
 
 
 @pytest.fixture(scope="module")

@@ -81,8 +81,8 @@ def test_retried_batch_stores_nothing_twice(store: EventStore) -> None:
 
 def test_user_history_and_string_ids(store: EventStore) -> None:
     store.add_events(events(3, prefix="a", user="007") + events(2, prefix="b", user="7"))
-    assert len(store.user_events("007")) == 3
-    assert len(store.user_events("7")) == 2
+    assert len(store.events_frame(["007"])) == 3
+    assert len(store.events_frame(["7"])) == 2
     assert store.events_frame(since_id=3)["user_id"].tolist() == ["7", "7"]
 
 
@@ -100,17 +100,33 @@ def test_catalog_upsert_keeps_unset_fields(store: EventStore) -> None:
         [{"item_id": "p1", "name": "Tent", "brand": "Trail", "category": "Camping", "price": 99.0}]
     )
     store.upsert_items([{"item_id": "p1", "in_stock": False}, {"item_id": "p2", "name": "Pegs"}])
-    p1 = store.get_item("p1")
-    assert p1 is not None
+    [p1] = store.items(["p1"])
     assert (p1["name"], p1["brand"], p1["in_stock"], p1["hidden"]) == (
         "Tent",
         "Trail",
         False,
         False,
     )
-    assert store.get_item("p2")["in_stock"] is True
-    assert store.items_frame()["item_id"].tolist() == ["p1", "p2"]
-    assert store.get_item("nope") is None
+    assert store.items(["p2"])[0]["in_stock"] is True
+    assert [row["item_id"] for row in store.items()] == ["p1", "p2"]
+    assert store.items(["nope"]) == []
+
+
+def test_events_after_an_id_in_id_order(store: EventStore) -> None:
+    store.add_events(events(5))
+    rows = store.events_after(2, limit=2)
+    assert [row[0] for row in rows] == [3, 4]
+    assert rows[0][1:] == ("u1", "i2", "view", 1.0, 1_700_000_002)
+    assert store.events_after(5, limit=10) == []
+    assert store.events_after(0, limit=10, received_after_ms=2**62) == []
+
+
+def test_items_updated_since(store: EventStore) -> None:
+    store.upsert_items([{"item_id": "p1", "name": "Tent"}])
+    [row] = store.items_updated_since(0)
+    assert row["item_id"] == "p1" and row["updated_at"] > 0
+    assert store.items_updated_since(row["updated_at"] + 1) == []
+    assert len(store.items([f"p{i}" for i in range(5000)])) == 1  # chunked IN queries
 
 
 def test_migrate_is_idempotent(store: EventStore) -> None:

@@ -1,4 +1,4 @@
-"""Business rules as array operations: brand caps, attribute boosts, repurchase exclusion.
+"""Business rules as array operations: brand caps and attribute boosts.
 
 Each rule works on whole score matrices or ranked candidate lists with numpy, never with a
 Python loop over items, so it fits the serving hot path.
@@ -7,25 +7,8 @@ Python loop over items, so it fits the serving hot path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
-
-
-@dataclass(frozen=True)
-class BusinessRules:
-    """Shop-wide rules applied to every recommendation list.
-
-    ``boosts`` maps a catalog column (``brand`` or ``category``) to values and weights, in
-    standard deviations of the user's scores: ``{"brand": {"Northpeak": 0.5}}`` lifts
-    Northpeak half a standard deviation; negative weights bury.
-    """
-
-    exclude_purchased: bool = True
-    repurchasable_categories: frozenset[str] = field(default_factory=frozenset)
-    max_per_brand: int | None = None
-    boosts: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def boost_vector(
@@ -65,23 +48,6 @@ def apply_boosts(scores: np.ndarray, boost: np.ndarray | None) -> np.ndarray:
     out = (scores - mean) / np.where(std > 0, std, 1.0) + boost[None, :]
     out[~finite] = -np.inf
     return out.astype(np.float32, copy=False)
-
-
-def purchased_mask(
-    purchases: sp.csr_matrix, category_codes: np.ndarray, repurchasable: np.ndarray
-) -> sp.csr_matrix:
-    """The purchases to exclude: every purchased item except those in repurchasable categories.
-
-    ``repurchasable`` is a boolean per category code; items without a category are excluded
-    once bought.
-    """
-    out = sp.csr_matrix(purchases, copy=True)
-    if len(repurchasable) and out.nnz:
-        codes = category_codes[out.indices]
-        keep = ~((codes >= 0) & repurchasable[np.maximum(codes, 0)])
-        out.data = np.where(keep, out.data, 0).astype(out.data.dtype)
-        out.eliminate_zeros()
-    return out
 
 
 def cap_per_group(

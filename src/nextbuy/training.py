@@ -87,7 +87,7 @@ def load_store_frame(
     events = events[is_rating] if explicit else events[~is_rating]
     if events.empty:
         kind = "rating events" if explicit else "interaction events"
-        raise DataError(f"{store._safe_url()}: the event store holds no {kind} to train on")
+        raise DataError(f"{store.safe_url}: the event store holds no {kind} to train on")
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
     frame.attrs["event_store_last_id"] = last_id
     if not explicit:

@@ -203,12 +203,13 @@ def test_batch_with_no_users_is_422(client: TestClient):
 # ---------------------------------------------------------------------- coalescing
 def test_concurrent_requests_are_scored_together_with_the_same_answers(shop: Shop):
     """recommend_async batches users arriving in one event-loop turn; answers are unchanged."""
-    from nextbuy.serving.service import Options, RecommendationService
+    from nextbuy.serving.options import RecommendOptions
+    from nextbuy.serving.service import RecommendationService
     from nextbuy.serving.settings import ServingSettings
 
     service = RecommendationService(ServingSettings(model_dir=shop.root / "als"))
     service.load()
-    model = service.state.model
+    model = service.snapshot.model
     calls: list[int] = []
     real_score = model.score
 
@@ -218,7 +219,11 @@ def test_concurrent_requests_are_scored_together_with_the_same_answers(shop: Sho
 
     model.score = counting_score  # the real scorer, counted
     users = [user_with_history(shop, n) for n in range(8)] + ["nobody"]
-    options = [Options(k=5), Options(k=3, categories=["Books"]), Options(k=4, exclude_seen=False)]
+    options = [
+        RecommendOptions(k=5),
+        RecommendOptions(k=3, categories=["Books"]),
+        RecommendOptions(k=4, exclude_seen=False),
+    ]
 
     async def all_at_once():
         return await asyncio.gather(

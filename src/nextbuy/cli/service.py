@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nextbuy.errors import NextBuyError
-from nextbuy.serving.service import Options, RecommendationService
+from nextbuy.serving.options import RecommendOptions as Options
+from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 
 T = TypeVar("T")

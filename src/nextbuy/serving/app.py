@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,22 +13,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 import nextbuy
-from nextbuy.errors import NextBuyError
+from nextbuy.serving.errors import (
+    NoSimilarityError,
+    NotReadyError,
+    StoreUnavailableError,
+    UnknownItemError,
+)
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
-from nextbuy.serving.metrics import ServingMetrics
-from nextbuy.serving.online import OnlineLayer, OnlineMetrics, StoreUnavailableError
+from nextbuy.serving.metrics import CacheMetrics, OnlineMetrics, ServingMetrics
+from nextbuy.serving.online import OnlineLayer
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.routes import ROUTERS
-from nextbuy.serving.service import (
-    ModelState,
-    NoSimilarityError,
-    NotReadyError,
-    RecommendationService,
-    UnknownItemError,
-)
+from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
+from nextbuy.serving.snapshot import Snapshot
 
 DESCRIPTION = """
 Product recommendations over HTTP. Every answer names the `model_version` that produced it.
@@ -70,23 +68,26 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     settings = settings or ServingSettings()
     metrics = ServingMetrics()
 
-    def on_load(state: ModelState) -> None:
-        metrics.served(state.name, state.model.name, state.version)
-        logger.info("serving %s version %s from %s", state.name, state.version, state.artifact.path)
+    def on_load(snapshot: Snapshot) -> None:
+        metrics.served(snapshot.name, snapshot.model.name, snapshot.version)
+        logger.info(
+            "serving %s version %s from %s", snapshot.name, snapshot.version, snapshot.artifact.path
+        )
 
-    online_metrics = OnlineMetrics(metrics)
+    online_metrics, cache_metrics = OnlineMetrics(metrics), CacheMetrics(metrics)
     online = OnlineLayer(settings, online_metrics) if settings.online else None
     service = RecommendationService(
         settings,
         on_fallback=metrics.fallback,
         on_load=on_load,
         prepare=None if online is None else online.prepare,
+        on_reload=metrics.reloaded,
     )
     if settings.cache_size > 0:
         from nextbuy.serving.cache import AnswerCache
 
         service.cache = AnswerCache(
-            settings.cache_size, settings.cache_ttl_s, on_lookup=online_metrics.cache_lookup
+            settings.cache_size, settings.cache_ttl_s, on_lookup=cache_metrics.lookup
         )
 
     @asynccontextmanager
@@ -104,13 +105,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
                 ).start()
             if settings.reload_signal is not None:
                 threading.Thread(
-                    target=follow_reloads,
-                    args=(service, settings.reload_signal, stop),
+                    target=service.follow_reloads,
+                    args=(stop,),
                     name="nextbuy-reload-follower",
                     daemon=True,
                 ).start()
             # Jobs go next to the models: MODELS_DIR/.jobs (version dir -> NAME -> MODELS_DIR).
-            jobs_dir = settings.jobs_dir or service.state.artifact.path.parent.parent / ".jobs"
+            jobs_dir = settings.jobs_dir or service.snapshot.artifact.path.parent.parent / ".jobs"
             app.state.jobs = TrainingJobs(jobs_dir, timeout_s=settings.train_timeout_s)
             yield
         finally:
@@ -147,40 +148,6 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=writes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
     return app
-
-
-def follow_reloads(
-    service: RecommendationService, signal: Path, stop: threading.Event, every_s: float = 0.5
-) -> None:
-    """Load the version a sibling worker's /admin/reload announced in ``signal``.
-
-    With ``--workers N`` a reload request reaches one worker process; it writes the version
-    folder it now serves to ``signal`` and every other worker picks it up within ``every_s``.
-    """
-    seen: float | None = None
-    while not stop.wait(every_s):
-        try:
-            mtime = signal.stat().st_mtime
-            if mtime == seen:
-                continue
-            seen = mtime
-            target = Path(signal.read_text().strip())
-        except OSError:
-            continue
-        if target.is_dir() and service.ready and service.state.artifact.path != target:
-            try:
-                service.load(target)
-            except NextBuyError:
-                logger.exception("could not follow the reload to %s", target)
-
-
-def announce_reload(signal: Path | None, version_dir: Path) -> None:
-    """Tell sibling workers which version folder to serve (atomic replace of ``signal``)."""
-    if signal is None:
-        return
-    tmp = signal.with_name(f".{signal.name}.{os.getpid()}")
-    tmp.write_text(str(version_dir))
-    os.replace(tmp, signal)
 
 
 def _limit_blas(threads: int | None) -> Any:

@@ -27,20 +27,10 @@ class AnswerCache:
     ) -> None:
         self.size = size
         self.ttl_s = ttl_s
-        self.hits = 0
-        self.misses = 0
         self._on_lookup = on_lookup or (lambda hit: None)
         self._clock = clock
         self._entries: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def hit_ratio(self) -> float:
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
 
     def get(self, key: Hashable, stamp: Hashable) -> Any | None:
         """The answer stored under ``key`` with ``stamp``, still fresh; else None (a miss)."""
@@ -50,11 +40,8 @@ class AnswerCache:
             hit = entry is not None and entry[0] == stamp and entry[1] > now
             if hit:
                 self._entries.move_to_end(key)
-                self.hits += 1
-            else:
-                if entry is not None:
-                    del self._entries[key]
-                self.misses += 1
+            elif entry is not None:
+                del self._entries[key]
         self._on_lookup(hit)
         return entry[2] if hit else None  # type: ignore[index]
 
@@ -66,7 +53,3 @@ class AnswerCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

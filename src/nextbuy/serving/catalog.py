@@ -1,7 +1,7 @@
 """The live catalog: stock, visibility and new items layered on a served model's trained items.
 
 Catalog changes never mutate arrays a request may be reading: :func:`apply_catalog` builds a
-new :class:`~nextbuy.serving.service.ModelState` (``dataclasses.replace``) whose item arrays
+new :class:`~nextbuy.serving.snapshot.Snapshot` (``dataclasses.replace``) whose item arrays
 are extended copies, and the service swaps one reference, exactly as a reload does.
 
 Items are indexed ``0 .. n_trained - 1`` as in the model, then new items (added after training)
@@ -16,99 +16,46 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from nextbuy.data.catalog import ITEM_FIELDS
 from nextbuy.rules import boost_vector
-from nextbuy.serving.filters import CatalogFilters
+from nextbuy.serving.errors import UnknownItemError
+from nextbuy.serving.filters import CatalogFilters, match_key
+from nextbuy.serving.live import LiveCatalog, Rules
+from nextbuy.serving.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from nextbuy.coldstart import AttributeRidge
-    from nextbuy.serving.service import ModelState
-    from nextbuy.serving.settings import ServingSettings
 
 logger = logging.getLogger("nextbuy.serving")
 
-#: Descriptive fields of an item (as every answer carries them); for a new item they are also
-#: the attribute model's inputs, so changing one recomputes its weights.
-INFO_FIELDS = ("name", "brand", "category", "price")
 
-
-def _key(value: str) -> str:
-    """Matching key of a category or brand (as :mod:`nextbuy.serving.filters` builds them)."""
-    return value.strip().casefold()
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Shop-wide business rules from the settings, in the form the masks need."""
-
-    exclude_purchased: bool = True
-    repurchasable_categories: frozenset[str] = frozenset()
-    max_per_brand: int | None = None
-    boosts: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: ServingSettings) -> Rules:
-        return cls(
-            exclude_purchased=settings.exclude_purchased,
-            repurchasable_categories=frozenset(_key(c) for c in settings.repurchasable_categories),
-            max_per_brand=settings.max_per_brand,
-            boosts={col: dict(values) for col, values in settings.boosts.items()},
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class LiveCatalog:
-    """Everything catalog changes and new items add to a model snapshot; immutable.
-
-    Masks and orders have one entry per item (trained, then new); ``blocked`` items are never
-    recommended, ``blocked_stock`` adds the out-of-stock ones (left out unless asked for).
-    """
-
-    version: int
-    n_trained: int
-    rules: Rules
-    base_info: list[dict[str, Any]]  # the artifact's catalog fields of the trained items
-    new_ids: tuple[str, ...]
-    new_index: dict[str, int]  # new item ID -> its index (n_trained + position)
-    new_weights: np.ndarray | None  # (n_new, n_trained) float32 affine weights, None: no new
-    new_unit: np.ndarray | None  # (n_new, f) unit vectors of new items (vector models only)
-    scorable: np.ndarray  # bool per new item: it has a weight row
-    hidden: np.ndarray  # bool per item: hidden or deleted
-    deleted: np.ndarray  # bool per item
-    blocked: np.ndarray  # int32: hidden, deleted, or a new item that cannot be scored
-    blocked_stock: np.ndarray  # int32: ``blocked`` plus out of stock
-    popular_default: np.ndarray  # popular order without ``blocked_stock``
-    popular_any_stock: np.ndarray  # popular order without ``blocked``
-    repurchasable: np.ndarray | None  # bool per item, None when no category is repurchasable
-    boost: np.ndarray | None  # float32 per item, None when no boost applies
-    stored: dict[str, dict[str, Any]]  # the store's row of every item it holds
-    attributes: AttributeRidge | None  # the new-item model (None: new items cannot be scored)
-    weights_buffer: np.ndarray | None = None  # rows beyond n_new are free (never read)
-
-    @property
-    def n_new(self) -> int:
-        return len(self.new_ids)
-
-
-def item_index(state: ModelState, item_id: str) -> int:
+def item_index(snapshot: Snapshot, item_id: str) -> int:
     """Index of a trained or new item, -1 when neither."""
-    i = state.artifact.item_map.index_of(item_id)
-    if i >= 0 or state.live is None:
+    i = snapshot.artifact.item_map.index_of(item_id)
+    if i >= 0 or snapshot.live is None:
         return i
-    return state.live.new_index.get(item_id, -1)
+    return snapshot.live.new_index.get(item_id, -1)
 
 
-def item_indices(state: ModelState, item_ids: Sequence[str]) -> np.ndarray:
+def require_item(snapshot: Snapshot, item_id: str) -> int:
+    """Index of a trained or new item; unknown IDs raise :class:`UnknownItemError` (404)."""
+    i = item_index(snapshot, item_id)
+    if i < 0:
+        raise UnknownItemError(item_id)
+    return i
+
+
+def item_indices(snapshot: Snapshot, item_ids: Sequence[str]) -> np.ndarray:
     """Indices of trained or new items (int64, -1 where unknown), vectorised over trained ones."""
     if not item_ids:
         return np.empty(0, dtype=np.int64)
-    idx = state.artifact.item_map.index(list(item_ids)).astype(np.int64)
-    live = state.live
+    idx = snapshot.artifact.item_map.index(list(item_ids)).astype(np.int64)
+    live = snapshot.live
     if live is not None and live.new_index:
         missing = np.flatnonzero(idx < 0)
         if len(missing):  # only the IDs the model does not know go through the dict
@@ -117,9 +64,9 @@ def item_indices(state: ModelState, item_ids: Sequence[str]) -> np.ndarray:
     return idx
 
 
-def extend_scores(state: ModelState, block: np.ndarray) -> np.ndarray:
+def extend_scores(snapshot: Snapshot, block: np.ndarray) -> np.ndarray:
     """Score rows over trained items -> rows over every item (new items from their weights)."""
-    live = state.live
+    live = snapshot.live
     if live is None or live.n_new == 0:
         return block
     n = live.n_trained
@@ -134,43 +81,43 @@ def extend_scores(state: ModelState, block: np.ndarray) -> np.ndarray:
 
 
 def attach_catalog(
-    state: ModelState, rules: Rules, stored_rows: Iterable[Mapping[str, Any]] = ()
-) -> ModelState:
+    snapshot: Snapshot, rules: Rules, stored_rows: Iterable[Mapping[str, Any]] = ()
+) -> Snapshot:
     """A fresh model snapshot with the rules and the event store's catalog rows applied."""
-    live = _initial(state, rules)
-    state = dataclasses.replace(state, live=live)
-    return apply_catalog(state, list(stored_rows), force=True)
+    live = _initial(snapshot, rules)
+    snapshot = dataclasses.replace(snapshot, live=live)
+    return apply_catalog(snapshot, list(stored_rows), force=True)
 
 
 def apply_catalog(
-    state: ModelState, rows: Sequence[Mapping[str, Any]], force: bool = False
-) -> ModelState:
-    """A new snapshot with catalog rows (as the store holds them) applied; ``state`` is unchanged.
+    snapshot: Snapshot, rows: Sequence[Mapping[str, Any]], force: bool = False
+) -> Snapshot:
+    """A new snapshot with catalog rows (as the store holds them) applied (``snapshot`` stays).
 
     A field that is null in a row keeps the trained catalog's value, so a partial update of a
     trained item never erases what the model's catalog knew. Unknown IDs become new items.
     """
-    live = state.live
+    live = snapshot.live
     assert live is not None, "attach_catalog first"
     latest: dict[str, Mapping[str, Any]] = {}
     for row in rows:  # the last row of an item wins
         latest[str(row["item_id"])] = row
     if not latest and not force:
-        return state
+        return snapshot
     n = live.n_trained
     ids = list(latest)
-    idx = item_indices(state, ids)
+    idx = item_indices(snapshot, ids)
     fresh = [item_id for item_id, i in zip(ids, idx.tolist(), strict=True) if i < 0]
-    n_before = len(state.item_ids)
+    n_before = len(snapshot.item_ids)
     n_fresh = len(fresh)
     positions = idx.copy()
     positions[idx < 0] = np.arange(n_before, n_before + n_fresh)
 
     # ---- extended copies of every per-item array (readers keep the old ones)
-    f = state.filters
+    f = snapshot.filters
     grow = np.zeros(n_fresh, dtype=bool)
-    item_ids = np.concatenate([state.item_ids, np.asarray(fresh, dtype=object)])
-    item_info = list(state.item_info) + [dict.fromkeys(INFO_FIELDS)] * n_fresh
+    item_ids = np.concatenate([snapshot.item_ids, np.asarray(fresh, dtype=object)])
+    item_info = list(snapshot.item_info) + [dict.fromkeys(ITEM_FIELDS)] * n_fresh
     cat_codes = np.concatenate([f.category_codes, np.full(n_fresh, -1, np.int32)])
     brand_codes = np.concatenate([f.brand_codes, np.full(n_fresh, -1, np.int32)])
     cat_lookup, brand_lookup = dict(f.category_lookup), dict(f.brand_lookup)
@@ -183,8 +130,8 @@ def apply_catalog(
     for item_id, i in zip(ids, positions.tolist(), strict=True):  # changed rows only
         row = latest[item_id]
         base = live.base_info[i] if i < n else {}
-        info = {k: _value(row.get(k), base.get(k), k) for k in INFO_FIELDS}
-        if i >= n and (i >= n_before or info != state.item_info[i]):
+        info = {k: _value(row.get(k), base.get(k), k) for k in ITEM_FIELDS}
+        if i >= n and (i >= n_before or info != snapshot.item_info[i]):
             moved.append(i - n)
         item_info[i] = info
         cat_codes[i] = _code(cat_lookup, info["category"])
@@ -199,9 +146,9 @@ def apply_catalog(
         new_index = {**new_index, **{item_id: n_before + j for j, item_id in enumerate(fresh)}}
     attributes = live.attributes
     if moved and attributes is None:
-        attributes = _fit_attributes(state)
+        attributes = _fit_attributes(snapshot)
     weights, buffer, unit, scorable = _new_item_vectors(
-        state, live, attributes, item_info, len(new_ids), sorted(set(moved))
+        snapshot, live, attributes, item_info, len(new_ids), sorted(set(moved))
     )
 
     # ---- masks, orders and rules over every item
@@ -212,10 +159,10 @@ def apply_catalog(
     blocked = np.flatnonzero(never).astype(np.int32)
     blocked_stock = np.flatnonzero(never | ~in_stock).astype(np.int32)
     popular_order = np.concatenate(
-        [state.popular_order, np.arange(n_before, n_total, dtype=np.int32)]
+        [snapshot.popular_order, np.arange(n_before, n_total, dtype=np.int32)]
     )
     popular_rank = np.concatenate(
-        [state.popular_rank, np.arange(n_before + 1, n_total + 1, dtype=np.int32)]
+        [snapshot.popular_rank, np.arange(n_before + 1, n_total + 1, dtype=np.int32)]
     )
     rules = live.rules
     codes = {"category": cat_codes, "brand": brand_codes}
@@ -250,12 +197,12 @@ def apply_catalog(
     filters = CatalogFilters(n_total, cat_codes, cat_lookup, brand_codes, brand_lookup, in_stock)
     zeros = np.zeros(n_fresh)
     return dataclasses.replace(
-        state,
+        snapshot,
         item_ids=item_ids,
         item_info=item_info,
         filters=filters,
-        counts=np.concatenate([state.counts, zeros.astype(np.int64)]),
-        popularity=np.concatenate([state.popularity, zeros.astype(np.float32)]),
+        counts=np.concatenate([snapshot.counts, zeros.astype(np.int64)]),
+        popularity=np.concatenate([snapshot.popularity, zeros.astype(np.float32)]),
         popular_order=popular_order,
         popular_rank=popular_rank,
         live=new_live,
@@ -263,16 +210,16 @@ def apply_catalog(
 
 
 # ---------------------------------------------------------------------- helpers
-def _initial(state: ModelState, rules: Rules) -> LiveCatalog:
+def _initial(snapshot: Snapshot, rules: Rules) -> LiveCatalog:
     """The live layer of a freshly loaded model: trained items only, nothing changed yet."""
-    n = state.n_items
+    n = snapshot.n_items
     none = np.zeros(n, dtype=bool)
     empty = np.empty(0, dtype=np.int32)
     return LiveCatalog(
         version=0,
         n_trained=n,
         rules=rules,
-        base_info=state.item_info,
+        base_info=snapshot.item_info,
         new_ids=(),
         new_index={},
         new_weights=None,
@@ -282,12 +229,12 @@ def _initial(state: ModelState, rules: Rules) -> LiveCatalog:
         deleted=none,
         blocked=empty,
         blocked_stock=empty,
-        popular_default=state.popular_order,
-        popular_any_stock=state.popular_order,
+        popular_default=snapshot.popular_order,
+        popular_any_stock=snapshot.popular_order,
         repurchasable=None,
         boost=None,
         stored={},
-        attributes=state.artifact.attributes,
+        attributes=snapshot.artifact.attributes,
     )
 
 
@@ -313,26 +260,26 @@ def _code(lookup: dict[str, int], value: str | None) -> int:
     """Code of a category or brand value, adding it to ``lookup`` (a private copy) if new."""
     if value is None or not value.strip():
         return -1
-    key = _key(value)
+    key = match_key(value)
     code = lookup.get(key)
     if code is None:
         code = lookup[key] = len(lookup)
     return code
 
 
-def _fit_attributes(state: ModelState) -> AttributeRidge | None:
+def _fit_attributes(snapshot: Snapshot) -> AttributeRidge | None:
     """Fit the new-item model on the served catalog when the artifact has none (older models)."""
     from nextbuy.coldstart import AttributeRidge, has_attributes
 
-    catalog = state.artifact.catalog
-    if catalog is None or len(catalog) != state.n_items or not has_attributes(catalog):
+    catalog = snapshot.artifact.catalog
+    if catalog is None or len(catalog) != snapshot.n_items or not has_attributes(catalog):
         return None
     logger.info("fitting the new-item attribute model on the served catalog")
     return AttributeRidge.fit(catalog)
 
 
 def _new_item_vectors(
-    state: ModelState,
+    snapshot: Snapshot,
     live: LiveCatalog,
     attributes: AttributeRidge | None,
     item_info: list[dict[str, Any]],
@@ -359,14 +306,14 @@ def _new_item_vectors(
             grown[: live.n_new] = live.new_weights
         buffer = grown
     if moved:
-        frame = pd.DataFrame([item_info[n + j] for j in moved], columns=list(INFO_FIELDS))
+        frame = pd.DataFrame([item_info[n + j] for j in moved], columns=list(ITEM_FIELDS))
         frame = frame.fillna({"name": "", "brand": "", "category": ""})
         buffer[moved] = attributes.weights(frame)
         scorable[moved] = True
     weights = buffer[:n_new]
     unit = live.new_unit
-    if state.unit_vectors is not None:
-        vectors = np.asarray(state.model.item_vectors(), dtype=np.float32)
+    if snapshot.unit_vectors is not None:
+        vectors = np.asarray(snapshot.model.item_vectors(), dtype=np.float32)
         old = 0 if unit is None or rewrites else len(unit)
         part = weights[old:] @ vectors
         part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)

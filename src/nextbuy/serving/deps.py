@@ -1,7 +1,9 @@
-"""Typed dependencies of the routes: the service, the settings, the jobs and the API-key guard.
+"""Typed dependencies of the routes: everything a route needs comes from here.
 
-They are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in its thread pool,
-which costs two thread hand-offs per request for what is an attribute lookup.
+The service, the settings, the online layer, the metrics, the jobs, the API-key guard and the
+GET forms of the request options. They are ``async def`` on purpose: FastAPI runs plain
+``def`` dependencies in its thread pool, which costs two thread hand-offs per request for
+what is an attribute lookup.
 """
 
 from __future__ import annotations
@@ -11,29 +13,73 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from nextbuy.serving.errors import StoreUnavailableError
 from nextbuy.serving.jobs import TrainingJobs
+from nextbuy.serving.metrics import ServingMetrics
+from nextbuy.serving.online import OnlineLayer
+from nextbuy.serving.options import RecommendOptions
+from nextbuy.serving.query import query_model
 from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 
 
 async def get_service(request: Request) -> RecommendationService:
     """The app's recommendation service (built by the lifespan)."""
-    return request.app.state.service
+    return request.app.state.service  # type: ignore[no-any-return]
 
 
 async def get_settings(request: Request) -> ServingSettings:
     """The settings the app was created with."""
-    return request.app.state.settings
+    return request.app.state.settings  # type: ignore[no-any-return]
 
 
 async def get_jobs(request: Request) -> TrainingJobs:
     """The app's training-job runner."""
-    return request.app.state.jobs
+    return request.app.state.jobs  # type: ignore[no-any-return]
+
+
+async def get_metrics(request: Request) -> ServingMetrics:
+    """The app's Prometheus metrics."""
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+async def get_online(request: Request) -> OnlineLayer:
+    """The app's online layer; 503 when the server runs read-only."""
+    online: OnlineLayer | None = request.app.state.online
+    if online is None or online.store is None:
+        raise StoreUnavailableError(
+            "this server records no events or catalog changes (NEXTBUY_ONLINE=false)"
+        )
+    return online
 
 
 Service = Annotated[RecommendationService, Depends(get_service)]
 Settings = Annotated[ServingSettings, Depends(get_settings)]
 Jobs = Annotated[TrainingJobs, Depends(get_jobs)]
+Metrics = Annotated[ServingMetrics, Depends(get_metrics)]
+Online = Annotated[OnlineLayer, Depends(get_online)]
+
+#: ``GET /recommend/{user_id}``: every option, from the query string.
+RecommendQuery = Annotated[RecommendOptions, Depends(query_model(RecommendOptions))]
+#: ``GET /popular``: how many, the catalog filters and the stock switches.
+PopularQuery = Annotated[
+    RecommendOptions,
+    Depends(
+        query_model(
+            RecommendOptions, ("k", "categories", "brands", "in_stock_only", "include_out_of_stock")
+        )
+    ),
+]
+#: ``GET /items/{item_id}/similar``: how many, and whether out-of-stock items may come back.
+SimilarQuery = Annotated[
+    RecommendOptions, Depends(query_model(RecommendOptions, ("k", "include_out_of_stock")))
+]
+
+
+def limit_k(k: int, settings: ServingSettings, name: str = "k") -> None:
+    """422 when ``k`` is over the server's own limit (``NEXTBUY_MAX_K``)."""
+    if k > settings.max_k:
+        raise HTTPException(422, detail=f"{name} must be at most {settings.max_k}")
 
 
 async def require_api_key(

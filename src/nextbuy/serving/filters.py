@@ -11,7 +11,7 @@ import pandas as pd
 _TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "in stock", "in_stock", "available"})
 
 
-def _key(value: str) -> str:
+def match_key(value: str) -> str:
     """Matching key of a category or brand: case and surrounding spaces do not matter."""
     return value.strip().casefold()
 
@@ -74,7 +74,9 @@ class CatalogFilters:
         ):
             if not values:  # None or [] means no restriction
                 continue
-            part = _any_of(codes, [lookup[k] for k in {_key(v) for v in values} if k in lookup])
+            part = _any_of(
+                codes, [lookup[k] for k in {match_key(v) for v in values} if k in lookup]
+            )
             mask = part if mask is None else mask & part
         if in_stock_only and self.in_stock is not None:
             mask = self.in_stock if mask is None else mask & self.in_stock

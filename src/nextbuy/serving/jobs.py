@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import traceback
 import uuid
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from nextbuy.fsio import atomic_write_bytes
 
 #: Job IDs are 12 hex digits; anything else is not a job (and never reaches the file system).
 JOB_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -44,14 +45,7 @@ def _now() -> str:
 
 def _write(path: Path, job: dict[str, Any]) -> None:
     """Replace the job file atomically: readers see the old state or the new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(orjson.dumps(job, option=orjson.OPT_INDENT_2))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, orjson.dumps(job, option=orjson.OPT_INDENT_2), durable=False)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -195,12 +189,12 @@ def run_job(path: Path) -> int:
         return 2
     job.update(status="running", stage="starting", started_at=_now())
     _write(path, job)
-    last = [0.0, "starting"]
+    last: dict[str, Any] = {"fraction": 0.0, "stage": "starting"}
 
     def progress(stage: str, fraction: float) -> None:
         # Written on every stage change and every 1 %: cheap, and polls see movement.
-        if stage != last[1] or fraction - last[0] >= 0.01:
-            last[:] = [fraction, stage]
+        if stage != last["stage"] or fraction - last["fraction"] >= 0.01:
+            last.update(fraction=fraction, stage=stage)
             job.update(stage=stage, progress=round(float(fraction), 4))
             _write(path, job)
 

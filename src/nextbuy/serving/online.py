@@ -9,35 +9,29 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from nextbuy.serving.catalog import Rules, apply_catalog, attach_catalog
+from nextbuy.serving.catalog import apply_catalog, attach_catalog
+from nextbuy.serving.errors import StoreUnavailableError
 from nextbuy.serving.history import Boundary, HistoryOverlay
-from nextbuy.store import EventStore, StoredCounts
-from nextbuy.store.events import StoreError
-from nextbuy.store.schema import items_table
+from nextbuy.serving.live import Rules
+from nextbuy.store import EventStore, StoredCounts, StoreError
 
 if TYPE_CHECKING:
-    from nextbuy.serving.event_schemas import CatalogItem, Event
-    from nextbuy.serving.metrics import ServingMetrics
-    from nextbuy.serving.service import ModelState, RecommendationService
+    from nextbuy.serving.metrics import OnlineMetrics
+    from nextbuy.serving.schemas.catalog import CatalogItem
+    from nextbuy.serving.schemas.events import Event
+    from nextbuy.serving.service import RecommendationService
     from nextbuy.serving.settings import ServingSettings
+    from nextbuy.serving.snapshot import Snapshot
 
 logger = logging.getLogger("nextbuy.serving")
 
 #: Catalog rows written by another process are picked up when changed this recently (ms);
 #: rows already applied with the same values are skipped, so re-reading them costs nothing.
 ITEMS_LOOKBACK_MS = 5_000
-#: Item IDs per ``IN (...)`` query (SQLite limits bound parameters).
-ID_CHUNK = 2_000
-
-
-class StoreUnavailableError(RuntimeError):
-    """The event store is off or unreachable; the message says what to do (503)."""
 
 
 def default_database_url(model_dir: Path) -> str:
@@ -46,65 +40,6 @@ def default_database_url(model_dir: Path) -> str:
 
     models_dir = resolve_version_dir(model_dir).parent.parent
     return f"sqlite:///{models_dir.resolve() / 'events.db'}"
-
-
-class OnlineMetrics:
-    """Events, catalog changes and the answer cache, in the app's metrics registry."""
-
-    def __init__(self, metrics: ServingMetrics) -> None:
-        from prometheus_client import Counter, Gauge
-
-        target = None if metrics.multiprocess else metrics.registry
-        self.events = Counter(
-            "nextbuy_events",
-            "Events received by POST /events, by outcome (stored, duplicate, rejected).",
-            ["outcome"],
-            registry=target,
-        )
-        self.catalog = Counter(
-            "nextbuy_catalog_items",
-            "Catalog items written by PUT/POST /items, by kind (changed, new).",
-            ["kind"],
-            registry=target,
-        )
-        self.cache = Counter(
-            "nextbuy_recommend_cache",
-            "Per-user answer cache lookups by result (hit, miss).",
-            ["result"],
-            registry=target,
-        )
-        self.hit_ratio = Gauge(
-            "nextbuy_recommend_cache_hit_ratio",
-            "Share of answer cache lookups served from the cache since the process started.",
-            registry=target,
-            multiprocess_mode="liveall",
-        )
-        self.online_users = Gauge(
-            "nextbuy_online_users",
-            "Users with events since the served model was trained (personalised from them).",
-            registry=target,
-            multiprocess_mode="liveall",
-        )
-        self.new_items = Gauge(
-            "nextbuy_new_items",
-            "Items added after the served model was trained.",
-            registry=target,
-            multiprocess_mode="liveall",
-        )
-        self._hit = self.cache.labels("hit")
-        self._miss = self.cache.labels("miss")
-        self._hits = 0
-        self._lookups = 0
-
-    def cache_lookup(self, hit: bool) -> None:
-        """Count one lookup (called per request: cached label children, no locks)."""
-        self._lookups += 1
-        if hit:
-            self._hits += 1
-            self._hit.inc()
-        else:
-            self._miss.inc()
-        self.hit_ratio.set(self._hits / self._lookups)
 
 
 class OnlineLayer:
@@ -133,29 +68,29 @@ class OnlineLayer:
         url = self.settings.database_url or default_database_url(self.settings.model_dir)
         self.store = EventStore(url)
         self.service = service
-        logger.info("event store: %s", self.store._safe_url())
+        logger.info("event store: %s", self.store.safe_url)
 
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
 
-    def prepare(self, state: ModelState) -> ModelState:
+    def prepare(self, snapshot: Snapshot) -> Snapshot:
         """A loaded snapshot completed with the store's catalog and histories."""
         store = self._store()
-        rows = self._read_items()
+        rows = store.items()
         if rows:
             self._items_seen_ms = max(self._items_seen_ms, max(r["updated_at"] for r in rows))
-        state = attach_catalog(state, self.rules, rows)
+        snapshot = attach_catalog(snapshot, self.rules, rows)
         overlay = HistoryOverlay(
             store,
-            Boundary.of(state.artifact.manifest),
+            Boundary.of(snapshot.artifact.manifest),
             self.settings.event_weights,
             self.settings.purchase_events,
         )
         overlay.catch_up()
-        state = dataclasses.replace(state, histories=overlay)
-        self._gauges(state)
-        return state
+        snapshot = dataclasses.replace(snapshot, histories=overlay)
+        self._gauges(snapshot)
+        return snapshot
 
     def _store(self) -> EventStore:
         if self.store is None:
@@ -181,18 +116,23 @@ class OnlineLayer:
             self.catch_up()
         return counts
 
+    def rejected(self, n: int) -> None:
+        """Count the ``n`` events of a refused batch."""
+        if self.metrics is not None:
+            self.metrics.events.labels("rejected").inc(n)
+
     def catch_up(self) -> None:
         """Apply every stored event the current snapshot's overlay has not seen yet."""
         assert self.service is not None
         while True:
-            state = self.service.state
-            if state.histories is None:
+            snapshot = self.service.snapshot
+            if snapshot.histories is None:
                 return
-            state.histories.catch_up()
-            if self.service.state.histories is state.histories:  # no reload in between
+            snapshot.histories.catch_up()
+            if self.service.snapshot.histories is snapshot.histories:  # no reload in between
                 break
         if self.metrics is not None:
-            self.metrics.online_users.set(len(state.histories.users))
+            self.metrics.online_users.set(len(snapshot.histories.users))
 
     # ------------------------------------------------------------------ catalog
     def update_items(self, items: Sequence[CatalogItem]) -> dict[str, Any]:
@@ -200,11 +140,11 @@ class OnlineLayer:
         store = self._store()
         assert self.service is not None
         with self._write_lock:  # a partial row is completed from the snapshot it reads
-            state = self.service.state
-            rows = [_item_row(item, state) for item in items]
+            snapshot = self.service.snapshot
+            rows = [_item_row(item, snapshot) for item in items]
             try:
                 store.upsert_items(rows)
-                stored = self._read_items([r["item_id"] for r in rows])
+                stored = store.items([r["item_id"] for r in rows])
             except Exception as exc:  # SQLAlchemy errors of any kind: nothing was applied
                 raise StoreUnavailableError(
                     f"could not store the catalog change ({type(exc).__name__}); retry"
@@ -212,8 +152,8 @@ class OnlineLayer:
             if stored:
                 newest = max(r["updated_at"] for r in stored)
                 self._items_seen_ms = max(self._items_seen_ms, newest)
-            before = state.live.n_new if state.live is not None else 0
-            new = self.service.update_state(lambda current: apply_catalog(current, stored))
+            before = snapshot.live.n_new if snapshot.live is not None else 0
+            new = self.service.update_snapshot(lambda current: apply_catalog(current, stored))
         n_new = (new.live.n_new if new.live is not None else 0) - before
         if self.metrics is not None:
             self.metrics.catalog.labels("new").inc(max(n_new, 0))
@@ -226,40 +166,22 @@ class OnlineLayer:
             "model_version": new.version,
         }
 
-    def _read_items(self, item_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Stored catalog rows: all, or those of ``item_ids`` (read back after a write)."""
-        store = self._store()
-        out: list[dict[str, Any]] = []
-        with store.engine.connect() as conn:
-            if item_ids is None:
-                result = conn.execute(select(items_table))
-                return [dict(row) for row in result.mappings()]
-            ids = list(dict.fromkeys(item_ids))
-            for start in range(0, len(ids), ID_CHUNK):
-                part = ids[start : start + ID_CHUNK]
-                stmt = select(items_table).where(items_table.c.item_id.in_(part))
-                out.extend(dict(row) for row in conn.execute(stmt).mappings())
-        return out
-
     # ------------------------------------------------------------------ other writers
     def sync(self) -> None:
         """Pick up events and catalog rows other processes stored since the last look."""
         if self.store is None or self.service is None or not self.service.ready:
             return
         self.catch_up()
-        since = self._items_seen_ms - ITEMS_LOOKBACK_MS
-        with self.store.engine.connect() as conn:
-            stmt = select(items_table).where(items_table.c.updated_at >= since)
-            rows = [dict(row) for row in conn.execute(stmt).mappings()]
+        rows = self.store.items_updated_since(self._items_seen_ms - ITEMS_LOOKBACK_MS)
         if not rows:
             return
         self._items_seen_ms = max(self._items_seen_ms, max(r["updated_at"] for r in rows))
         with self._write_lock:
-            live = self.service.state.live
+            live = self.service.snapshot.live
             known = {} if live is None else live.stored
             changed = [r for r in rows if known.get(r["item_id"]) != r]
             if changed:
-                new = self.service.update_state(lambda current: apply_catalog(current, changed))
+                new = self.service.update_snapshot(lambda current: apply_catalog(current, changed))
                 self._gauges(new)
 
     def follow(self, stop: threading.Event) -> None:
@@ -271,12 +193,12 @@ class OnlineLayer:
             except Exception:  # the store may be down for a while: keep serving, log, retry
                 logger.exception("could not sync with the event store")
 
-    def _gauges(self, state: ModelState) -> None:
+    def _gauges(self, snapshot: Snapshot) -> None:
         if self.metrics is None:
             return
-        self.metrics.new_items.set(state.live.n_new if state.live is not None else 0)
-        if state.histories is not None:
-            self.metrics.online_users.set(len(state.histories.users))
+        self.metrics.new_items.set(snapshot.live.n_new if snapshot.live is not None else 0)
+        if snapshot.histories is not None:
+            self.metrics.online_users.set(len(snapshot.histories.users))
 
 
 def _event_row(event: Event, now: int) -> dict[str, Any]:
@@ -298,21 +220,14 @@ def _event_row(event: Event, now: int) -> dict[str, Any]:
     }
 
 
-def _item_row(item: CatalogItem, state: ModelState) -> dict[str, Any]:
+def _item_row(item: CatalogItem, snapshot: Snapshot) -> dict[str, Any]:
     """The store's row of a catalog change: only the fields sent, plus the stock flag of a
     trained item the store has no row for yet (the store's default would say "in stock")."""
     row: dict[str, Any] = item.model_dump(exclude_none=True)
-    live = state.live
+    live = snapshot.live
     first_touch = live is None or item.item_id not in live.stored
     if first_touch and "in_stock" not in row:
-        i = state.artifact.item_map.index_of(item.item_id)
-        if i >= 0 and state.filters.in_stock is not None and not state.filters.in_stock[i]:
+        i = snapshot.artifact.item_map.index_of(item.item_id)
+        if i >= 0 and snapshot.filters.in_stock is not None and not snapshot.filters.in_stock[i]:
             row["in_stock"] = False
     return row
-
-
-def event_weights_error(event: str, weights: Mapping[str, float]) -> str | None:
-    """Why an event type is refused (None when it is known)."""
-    if event == "rating" or event in weights:
-        return None
-    return f"unknown event type {event!r}; expected rating or one of {', '.join(sorted(weights))}"

@@ -8,55 +8,83 @@ Python work per answer is building its k response items.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from nextbuy.retrieval import topk
 from nextbuy.rules import apply_boosts, cap_per_group
 from nextbuy.serving.catalog import item_indices
+from nextbuy.serving.options import RecommendOptions
+from nextbuy.serving.scoring import Resolved
+from nextbuy.serving.snapshot import Snapshot
 
-if TYPE_CHECKING:
-    from nextbuy.serving.history import Resolved
-    from nextbuy.serving.service import ModelState, Options
+#: (row position, item index) entries to rule out of a block of score rows.
+#: Score blocks are ranked in one top-k call (``block=`` the rows): a batch chunk is at most
+#: ``recommending.BATCH_CHUNK`` rows, and one large argpartition measured faster here than
+#: retrieval's cache-sized blocks (which suit the models' 1,024-row evaluation batches).
+Pairs = tuple[np.ndarray, np.ndarray]
 
 
-def excluded_items(state: ModelState, options: Options) -> np.ndarray | None:
+# ---------------------------------------------------------------------- exclusions
+def excluded_items(snapshot: Snapshot, options: RecommendOptions) -> np.ndarray | None:
     """Indices of the request's ``exclude_item_ids`` that exist (None when there are none)."""
     if not options.exclude_item_ids:
         return None
-    idx = item_indices(state, list(options.exclude_item_ids))
+    idx = item_indices(snapshot, list(options.exclude_item_ids))
     idx = idx[idx >= 0]
     return idx if len(idx) else None
 
 
-def history_exclusions(state: ModelState, resolved: Resolved, options: Options) -> np.ndarray:
+def seen_pairs(snapshot: Snapshot, users: np.ndarray) -> Pairs:
+    """The training items of trained ``users`` as pairs (row position, item), minus items of
+    repurchasable categories; vectorised, without scipy indexing."""
+    starts = snapshot.seen_indptr[users]
+    lengths = snapshot.seen_indptr[users + 1] - starts
+    total = int(lengths.sum())
+    rows = np.repeat(np.arange(len(users)), lengths)
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items = snapshot.seen_indices[np.repeat(starts, lengths) + offsets]
+    keep = _not_repurchasable(snapshot, items)
+    return (rows, items) if keep is None else (rows[keep], items[keep])
+
+
+def seen_items(snapshot: Snapshot, user: int) -> np.ndarray:
+    """:func:`seen_pairs` of one trained user: its training items (one slice, no pairs)."""
+    items = snapshot.seen_indices[snapshot.seen_indptr[user] : snapshot.seen_indptr[user + 1]]
+    keep = _not_repurchasable(snapshot, items)
+    return items if keep is None else items[keep]
+
+
+def history_exclusions(
+    snapshot: Snapshot, resolved: Resolved, options: RecommendOptions
+) -> np.ndarray:
     """Items one user's history rules out: everything seen (``exclude_seen``), else purchases
     (the ``exclude_purchased`` rule), never items of repurchasable categories."""
-    live = state.live
+    live = snapshot.live
     if options.exclude_seen:
         idx = resolved.seen
     elif live is not None and live.rules.exclude_purchased:
         idx = resolved.purchased
     else:
         return np.empty(0, dtype=np.int64)
-    return without_repurchasable(state, idx)
+    keep = _not_repurchasable(snapshot, idx)
+    return idx if keep is None else idx[keep]
 
 
-def without_repurchasable(state: ModelState, idx: np.ndarray) -> np.ndarray:
-    """``idx`` minus the items of repurchasable categories."""
-    live = state.live
-    if live is None or live.repurchasable is None or len(idx) == 0:
-        return idx
-    return idx[~live.repurchasable[idx]]
+def _not_repurchasable(snapshot: Snapshot, items: np.ndarray) -> np.ndarray | None:
+    """Mask of ``items`` outside the repurchasable categories (None: all of them are)."""
+    live = snapshot.live
+    if live is None or live.repurchasable is None or len(items) == 0:
+        return None
+    return ~live.repurchasable[items]
 
 
+# ---------------------------------------------------------------------- ranking
 def rank(
-    state: ModelState,
+    snapshot: Snapshot,
     scores: np.ndarray,
-    options: Options,
+    options: RecommendOptions,
     k: int,
-    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    pairs: Pairs | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` of each row of ``scores`` (overwritten) after every exclusion and rule.
 
@@ -71,25 +99,22 @@ def rank(
             row[pairs[1]] = -np.inf
         else:
             scores[pairs] = -np.inf
-    excluded = excluded_items(state, options)
-    live = state.live
-    blocked = None
-    if live is not None:
-        blocked = live.blocked if _any_stock(options) else live.blocked_stock
-    for idx in (excluded, blocked):
+    live = snapshot.live
+    blocked = None if live is None else live.blocked_for(options.any_stock)
+    for idx in (excluded_items(snapshot, options), blocked):
         if idx is not None and len(idx):
             if row is not None:
                 row[idx] = -np.inf
             else:
                 scores[:, idx] = -np.inf
-    allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
+    allowed = snapshot.filters.allowed(options.categories, options.brands, options.in_stock_only)
     candidates = None if allowed is None else np.flatnonzero(allowed)
     # Rank only the allowed items: a row that is mostly -inf slows argpartition 10x.
     work = scores if candidates is None else scores[:, candidates]
     boost = None if live is None else live.boost
     cap = None if live is None else live.rules.max_per_brand
     if boost is None and cap is None:  # the common case: the top-k of the model's scores
-        ids, vals = _top(work, min(k, work.shape[1]))
+        ids, vals = topk(work, k, block=len(work))
         valid = np.isfinite(vals)
         ids = np.where(valid, ids, -1)
     else:
@@ -98,7 +123,7 @@ def rank(
             ranked = _boosted(work, boost if candidates is None else boost[candidates])
         brands = None
         if cap is not None:
-            brands = state.filters.brand_codes
+            brands = snapshot.filters.brand_codes
             brands = brands if candidates is None else brands[candidates]
         ids = top_ids(ranked, k, brands, cap)
         valid = ids >= 0
@@ -135,10 +160,10 @@ def top_ids(
         return np.full((n_rows, max(k, 0)), -1, dtype=np.int64)
     width = k if cap is None else min(n, 2 * k + 32)
     while True:
-        ids, vals = _top(ranked, width)
+        ids, vals = topk(ranked, width, block=len(ranked))
         ids = np.where(np.isfinite(vals), ids, -1)
         if cap is None or groups is None:
-            return ids[:, :k]
+            return ids[:, :k].astype(np.int64)
         capped, _ = cap_per_group(ids, vals, groups, cap, k)
         short = (capped >= 0).sum(axis=1) < k
         exhausted = (ids < 0).any(axis=1)  # the prefix already holds every finite item
@@ -147,59 +172,36 @@ def top_ids(
         width = min(n, width * 4)
 
 
-def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k, best first (argpartition at n - k, then a sort of the k kept)."""
-    n = scores.shape[1]
-    if scores.shape[0] == 1 and k > 0:  # 1-D calls: a fifth faster than axis=1 on one row
-        row = scores[0]
-        top = np.argpartition(row, n - k)[n - k :] if k < n else np.arange(n)
-        vals = row[top]
-        order = np.argsort(-vals, kind="stable")
-        return top[order][None, :], vals[order][None, :]
-    if k < n:
-        part = np.argpartition(scores, n - k, axis=1)[:, n - k :]
-    else:
-        part = np.broadcast_to(np.arange(n), scores.shape)
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
-
-
 def popular(
-    state: ModelState, options: Options, k: int, history: np.ndarray | None = None
+    snapshot: Snapshot, options: RecommendOptions, k: int, history: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most popular items passing the filters and rules (the fallback list).
 
     ``history`` holds items to leave out for this user (events of a user the model does not
     know). Without boosts or a brand cap this walks the precomputed popularity order.
     """
-    live = state.live
-    excluded = excluded_items(state, options)
+    live = snapshot.live
+    excluded = excluded_items(snapshot, options)
     if history is not None and len(history):
         excluded = history if excluded is None else np.concatenate([excluded, history])
     if live is None:
-        order = state.popular_order
+        order = snapshot.popular_order
     else:
-        order = live.popular_any_stock if _any_stock(options) else live.popular_default
-    allowed = state.filters.allowed(options.categories, options.brands, options.in_stock_only)
+        order = live.popular_any_stock if options.any_stock else live.popular_default
+    allowed = snapshot.filters.allowed(options.categories, options.brands, options.in_stock_only)
     if allowed is not None:
         order = order[allowed[order]]
     if live is not None and (live.boost is not None or live.rules.max_per_brand is not None):
         if excluded is not None:
             order = order[~np.isin(order, excluded)]
-        row = np.full((1, len(state.item_ids)), -np.inf, dtype=np.float32)
-        row[0, order] = state.popularity[order]
-        unfiltered = dataclasses.replace(options, exclude_item_ids=(), categories=None, brands=None)
-        ids, vals = rank(state, row, unfiltered, k)  # filters are in ``order`` already
+        row = np.full((1, len(snapshot.item_ids)), -np.inf, dtype=np.float32)
+        row[0, order] = snapshot.popularity[order]
+        # filters are in ``order`` already
+        ids, vals = rank(snapshot, row, options.without_filters(), k)
         keep = ids[0] >= 0
         return ids[0][keep], vals[0][keep]
     if excluded is not None:
         head = order[: k + len(excluded)]
         order = head[~np.isin(head, excluded)]
     ids = order[:k]
-    return ids, state.popularity[ids]
-
-
-def _any_stock(options: Options) -> bool:
-    """True when the request wants out-of-stock items too (and did not ask for in-stock only)."""
-    return bool(getattr(options, "include_out_of_stock", False)) and not options.in_stock_only
+    return ids, snapshot.popularity[ids]

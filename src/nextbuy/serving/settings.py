@@ -21,47 +21,55 @@ class ServingSettings(BaseSettings):
     )
 
     model_dir: Path = Field(
-        Path("models/als"), description="MODELS_DIR/NAME (follows LATEST) or a version folder."
+        default=Path("models/als"),
+        description="MODELS_DIR/NAME (follows LATEST) or a version folder.",
     )
     api_key: SecretStr | None = Field(
-        None, description="Key expected in X-API-Key by /admin/* and /train; unset = disabled."
+        default=None,
+        description="Key expected in X-API-Key by /admin/* and /train; unset = disabled.",
     )
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted.")
-    max_batch_users: int = Field(1000, ge=1, description="Most users in one batch request.")
-    max_k: int = Field(1000, ge=1, le=1000, description="Most items one answer may ask for.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted."
+    )
+    max_batch_users: int = Field(default=1000, ge=1, description="Most users in one batch request.")
+    max_k: int = Field(
+        default=1000, ge=1, le=1000, description="Most items one answer may ask for."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="Level of the server's own log lines."
+        default="info", description="Level of the server's own log lines."
     )
-    access_log: bool = Field(True, description="One JSON access-log line per request.")
-    mmap: bool = Field(True, description="Memory-map the model's arrays instead of reading them.")
+    access_log: bool = Field(default=True, description="One JSON access-log line per request.")
+    mmap: bool = Field(
+        default=True, description="Memory-map the model's arrays instead of reading them."
+    )
     blas_threads: int | None = Field(
-        1,
+        default=1,
         ge=1,
         description="BLAS threads per worker; 1 keeps small matrix products off the thread pool.",
     )
     data_dir: Path | None = Field(
-        None, description="When set, /train only reads data files inside this folder."
+        default=None, description="When set, /train only reads data files inside this folder."
     )
     jobs_dir: Path | None = Field(
-        None, description="Where training jobs keep their state (default MODELS_DIR/.jobs)."
+        default=None, description="Where training jobs keep their state (default MODELS_DIR/.jobs)."
     )
     reload_signal: Path | None = Field(
-        None,
+        default=None,
         description="File /admin/reload writes so sibling worker processes reload too "
         "(set by nextbuy.serving.run for --workers > 1).",
     )
     train_timeout_s: float = Field(
-        6 * 3600, gt=0, description="A training job still running after this is stopped."
+        default=6 * 3600, gt=0, description="A training job still running after this is stopped."
     )
 
     # ------------------------------------------------------------------ online learning
     online: bool = Field(
-        True,
+        default=True,
         description="Record /events and catalog changes in the event store and use them at "
         "once; false serves the model read-only (those endpoints answer 503).",
     )
     database_url: str | None = Field(
-        None,
+        default=None,
         description="Event store: a SQLAlchemy URL (postgresql+psycopg://user@host/db, "
         "sqlite:///path.db) or a file path; default MODELS_DIR/events.db (SQLite, WAL).",
     )
@@ -75,15 +83,18 @@ class ServingSettings(BaseSettings):
         description="Event types that count as purchases for the repurchase rule.",
     )
     max_events_per_request: int = Field(
-        10_000, ge=1, le=100_000, description="Most events (or catalog items) in one request."
+        default=10_000,
+        ge=1,
+        le=100_000,
+        description="Most events (or catalog items) in one request.",
     )
     max_write_body_bytes: int = Field(
-        16 * 1_048_576,
+        default=16 * 1_048_576,
         ge=1024,
         description="Largest body accepted by POST /events and the catalog writes.",
     )
     exclude_purchased: bool = Field(
-        True,
+        default=True,
         description="Never recommend what a user bought (events since training), even with "
         "exclude_seen=false, except in repurchasable categories.",
     )
@@ -93,7 +104,9 @@ class ServingSettings(BaseSettings):
         "recommendable after a purchase or a view.",
     )
     max_per_brand: int | None = Field(
-        None, ge=1, description="At most this many items of one brand in one list (unset: no cap)."
+        default=None,
+        ge=1,
+        description="At most this many items of one brand in one list (unset: no cap).",
     )
     boosts: dict[str, dict[str, float]] = Field(
         default_factory=dict,
@@ -101,19 +114,21 @@ class ServingSettings(BaseSettings):
         'user\'s scores: {"brand": {"Acme": 0.5}, "category": {"Clearance": -1}}.',
     )
     cache_size: int = Field(
-        10_000, ge=0, description="Per-user recommendation answers kept (0 turns the cache off)."
+        default=10_000,
+        ge=0,
+        description="Per-user recommendation answers kept (0 turns the cache off).",
     )
     cache_ttl_s: float = Field(
-        300.0, gt=0, description="A cached answer older than this is recomputed."
+        default=300.0, gt=0, description="A cached answer older than this is recomputed."
     )
     sync_interval_s: float = Field(
-        1.0,
+        default=1.0,
         ge=0,
         description="How often to pick up events and catalog changes other processes wrote "
         "(0: never; this process's own writes apply at once).",
     )
     sync_reads: bool = Field(
-        False,
+        default=False,
         description="Catch up with the event store before each personal answer, so a user's "
         "event posted to any worker shows at once (set by nextbuy.serving.run for --workers > 1).",
     )

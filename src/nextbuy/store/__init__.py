@@ -1,6 +1,8 @@
-"""Durable event and catalog store (SQLAlchemy 2; SQLite by default, PostgreSQL by URL)."""
+"""Durable event and catalog store (SQLAlchemy 2; SQLite by default, PostgreSQL by URL).
 
-from nextbuy.store.events import EventStore, StoredCounts
-from nextbuy.store.schema import events_table, items_table, metadata
+The store owns its SQL: other packages call :class:`EventStore` methods, never the tables.
+"""
 
-__all__ = ["EventStore", "StoredCounts", "events_table", "items_table", "metadata"]
+from nextbuy.store.events import EventStore, StoredCounts, StoreError
+
+__all__ = ["EventStore", "StoreError", "StoredCounts"]

@@ -13,12 +13,16 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from nextbuy.data.catalog import ITEM_FIELDS
 from nextbuy.errors import NextBuyError
 from nextbuy.store.schema import events_table, items_table
 
 DEFAULT_URL = "sqlite:///nextbuy.db"
 EVENT_FIELDS = ("event_id", "user_id", "item_id", "event", "value", "timestamp")
-ITEM_FIELDS = ("item_id", "name", "brand", "category", "price", "in_stock", "hidden", "deleted")
+#: Columns of a stored catalog row a write may set: the answer fields plus visibility flags.
+ITEM_COLUMNS = ("item_id", *ITEM_FIELDS, "in_stock", "hidden", "deleted")
+#: Item IDs per ``IN (...)`` query (SQLite limits bound parameters).
+ID_CHUNK = 2_000
 
 
 _UNNEST_INSERT = text(
@@ -100,11 +104,13 @@ class EventStore:
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot migrate {self._safe_url()}: {exc.__class__.__name__}: "
+                f"cannot migrate {self.safe_url}: {exc.__class__.__name__}: "
                 f"{str(exc).splitlines()[0]}"
             ) from exc
 
-    def _safe_url(self) -> str:
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password hidden (for logs and errors)."""
         return self.engine.url.render_as_string(hide_password=True)
 
     def _insert(self, table: Any) -> Any:
@@ -167,9 +173,22 @@ class EventStore:
             {"user_id": str, "item_id": str, "event": str, "value": float, "timestamp": "int64"}
         )
 
-    def user_events(self, user_id: str) -> pd.DataFrame:
-        """All stored events of one user, oldest first."""
-        return self.events_frame([user_id])
+    def events_after(
+        self, after_id: int, limit: int, received_after_ms: int | None = None
+    ) -> list[tuple[int, str, str, str, float, int]]:
+        """Up to ``limit`` events with ``id > after_id``, by id: (id, user, item, event, value,
+        timestamp). ``received_after_ms`` also skips events received at or before it."""
+        t = events_table.c
+        stmt = (
+            select(t.id, t.user_id, t.item_id, t.event, t.value, t.timestamp)
+            .where(t.id > after_id)
+            .order_by(t.id)
+            .limit(limit)
+        )
+        if received_after_ms is not None:
+            stmt = stmt.where(t.received_at > received_after_ms)
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(stmt).all()]  # type: ignore[misc]
 
     # ------------------------------------------------------------------ catalog
     def upsert_items(self, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -187,20 +206,24 @@ class EventStore:
                 conn.execute(stmt, [{**defaults, **rec} for rec in records])
         return len(rows)
 
-    def items_frame(self) -> pd.DataFrame:
-        """The stored catalog, one row per item."""
-        with self.engine.connect() as conn:
-            result = conn.execute(select(items_table).order_by(items_table.c.item_id))
-            return pd.DataFrame(result.all(), columns=list(result.keys()))
+    def items(self, item_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Stored catalog rows by item ID: all of them, or those of ``item_ids`` that exist."""
+        if item_ids is None:
+            return self._item_rows(select(items_table).order_by(items_table.c.item_id))
+        ids = list(dict.fromkeys(item_ids))
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), ID_CHUNK):
+            part = ids[start : start + ID_CHUNK]
+            rows += self._item_rows(select(items_table).where(items_table.c.item_id.in_(part)))
+        return rows
 
-    def get_item(self, item_id: str) -> dict[str, Any] | None:
+    def items_updated_since(self, since_ms: int) -> list[dict[str, Any]]:
+        """Stored catalog rows written at or after ``since_ms`` (epoch milliseconds)."""
+        return self._item_rows(select(items_table).where(items_table.c.updated_at >= since_ms))
+
+    def _item_rows(self, stmt: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(select(items_table).where(items_table.c.item_id == item_id))
-                .mappings()
-                .first()
-            )
-        return dict(row) if row is not None else None
+            return [dict(row) for row in conn.execute(stmt).mappings()]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -212,6 +235,6 @@ def _group_by_fields(
     """Group rows by which fields they set, so one statement updates exactly those fields."""
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        key = tuple(k for k in ITEM_FIELDS if k in row)
+        key = tuple(k for k in ITEM_COLUMNS if k in row)
         groups.setdefault(key, []).append(row)
     return list(groups.items())

@@ -75,7 +75,7 @@ def test_partial_updates_keep_other_fields_and_survive_a_restart(
         body = client.get(f"/items/{item.item_id}").json()
         assert (body["name"], body["price"]) == ("Renamed", 1.25)
     store = EventStore(database_url)
-    row = store.get_item(item.item_id)
+    [row] = store.items([item.item_id])
     store.close()
     assert row["brand"] is None  # never set through the API: the trained catalog's value shows
 
@@ -177,6 +177,6 @@ def test_renaming_a_new_item_again_and_again_stays_cheap(online_app: AppFactory,
         for i in range(40):  # each rename recomputes the item's weights in place
             body = {"name": f"Camp Stove Mk {i}", "category": "Camping", "price": 20.0 + i}
             assert client.put("/items/stove", json=body, headers=KEY).status_code == 200
-        live = client.app.state.service.state.live
+        live = client.app.state.service.snapshot.live
         assert live.n_new == 1 and len(live.weights_buffer) == 16
         assert client.get("/items/stove").json()["name"] == "Camp Stove Mk 39"

@@ -149,7 +149,7 @@ def test_a_failed_commit_is_503_and_applies_nothing(
         r = client.post("/events", json=purchases("u", ["p00001"]))
         assert r.status_code == 503
         assert "nothing of the batch was stored" in r.json()["detail"]
-        assert client.app.state.service.state.histories.get("u") is None
+        assert client.app.state.service.snapshot.histories.get("u") is None
 
 
 def test_read_only_server_answers_503(online_app: AppFactory, sqlite_url: str):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from nextbuy.serving.deps import Service
+from nextbuy.serving.deps import Metrics, Service
 from nextbuy.serving.responses import ORJSONResponse
-from nextbuy.serving.schemas import Health, ModelCard, Readiness
+from nextbuy.serving.schemas.common import error
+from nextbuy.serving.schemas.operations import Health, ModelCard, Readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -22,13 +23,13 @@ async def health() -> ORJSONResponse:
     "/ready",
     response_model=Readiness,
     summary="Readiness",
-    responses={503: {"model": Readiness, "description": "No model loaded yet."}},
+    responses=error(503, "No model loaded yet.", Readiness),
 )
 async def ready(service: Service) -> ORJSONResponse:
     """200 once a model is loaded (send traffic), 503 before."""
     if not service.ready:
         return ORJSONResponse({"status": "loading", "model_version": None}, status_code=503)
-    return ORJSONResponse({"status": "ready", "model_version": service.state.version})
+    return ORJSONResponse({"status": "ready", "model_version": service.snapshot.version})
 
 
 @router.get("/model", response_model=ModelCard, summary="The model being served")
@@ -43,7 +44,7 @@ async def model_card(service: Service) -> ORJSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
 )
-async def metrics(request: Request) -> Response:
+async def metrics(metrics: Metrics) -> Response:
     """Requests and latency per route, fallbacks, reloads and the served model version."""
-    body, content_type = request.app.state.metrics.render()
+    body, content_type = metrics.render()
     return Response(body, media_type=content_type)

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from nextbuy.serving.deps import Service
 from nextbuy.serving.responses import ORJSONResponse
-from nextbuy.serving.schemas import INVALID, ErrorMessage, RatingRequest, RatingResponse
+from nextbuy.serving.schemas.common import INVALID, NOT_FOUND
+from nextbuy.serving.schemas.predict import RatingRequest, RatingResponse
 
 router = APIRouter(prefix="/predict", tags=["predictions"], responses=INVALID)
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/predict", tags=["predictions"], responses=INVALID)
     "/rating",
     response_model=RatingResponse,
     summary="Predict how a user rates an item",
-    responses={404: {"model": ErrorMessage, "description": "The item is unknown."}},
+    responses=NOT_FOUND,
 )
 async def predict_rating(body: RatingRequest, service: Service) -> ORJSONResponse:
     """Explicit models answer a rating on the data's scale, clipped to its range.

@@ -11,15 +11,13 @@ from nextbuy.errors import NextBuyError
 from nextbuy.serving.deps import ApiKey, Jobs, Service, Settings
 from nextbuy.serving.jobs import JobBusyError
 from nextbuy.serving.responses import ORJSONResponse
-from nextbuy.serving.schemas import INVALID, ErrorMessage, TrainJob, TrainRequest
+from nextbuy.serving.schemas.admin import TrainJob, TrainRequest
+from nextbuy.serving.schemas.common import AUTH, INVALID, error
 from nextbuy.serving.settings import ServingSettings
 
-router = APIRouter(prefix="/train", tags=["training"], dependencies=[ApiKey], responses=INVALID)
-
-_AUTH = {
-    401: {"model": ErrorMessage, "description": "No X-API-Key header."},
-    403: {"model": ErrorMessage, "description": "Wrong key, or no key configured (disabled)."},
-}
+router = APIRouter(
+    prefix="/train", tags=["training"], dependencies=[ApiKey], responses=INVALID | AUTH
+)
 
 
 def _server_file(value: str, what: str, settings: ServingSettings) -> str:
@@ -43,10 +41,7 @@ def _server_file(value: str, what: str, settings: ServingSettings) -> str:
     status_code=202,
     response_model=TrainJob,
     summary="Train a new model version in the background",
-    responses={
-        **_AUTH,
-        409: {"model": ErrorMessage, "description": "A training job is already running."},
-    },
+    responses=error(409, "A training job is already running."),
 )
 def start_training(
     body: TrainRequest, service: Service, settings: Settings, jobs: Jobs
@@ -64,15 +59,15 @@ def start_training(
         raise HTTPException(422, detail=str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise HTTPException(422, detail=f"invalid params for {body.model!r}: {exc}") from None
-    state = service.state
+    snapshot = service.snapshot
     request = {
         **body.model_dump(),
         "data": _server_file(body.data, "data", settings),
         "items": None if body.items is None else _server_file(body.items, "items", settings),
-        "name": body.name or state.name,
+        "name": body.name or snapshot.name,
     }
     try:
-        job = jobs.submit(request, out=state.artifact.path.parent.parent)
+        job = jobs.submit(request, out=snapshot.artifact.path.parent.parent)
     except JobBusyError as exc:
         raise HTTPException(409, detail=str(exc)) from None
     return ORJSONResponse(job, status_code=202, headers={"Location": job["status_url"]})
@@ -82,7 +77,7 @@ def start_training(
     "/{job_id}",
     response_model=TrainJob,
     summary="State of a training job",
-    responses={**_AUTH, 404: {"model": ErrorMessage, "description": "No such job."}},
+    responses=error(404, "No such job."),
 )
 async def get_job(
     job_id: Annotated[

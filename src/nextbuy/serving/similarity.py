@@ -1,0 +1,69 @@
+"""Similar items: cosine of item vectors, the model's own similarity, or new items' attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nextbuy.errors import UnsupportedOperation
+from nextbuy.retrieval import topk
+from nextbuy.serving import answers
+from nextbuy.serving.catalog import require_item
+from nextbuy.serving.errors import NoSimilarityError
+from nextbuy.serving.snapshot import Snapshot
+
+
+def similar(
+    snapshot: Snapshot, item_id: str, k: int, include_out_of_stock: bool = False
+) -> dict[str, Any]:
+    """Items most similar to ``item_id`` (``SimilarItemsResponse``).
+
+    Unit vectors are precomputed at load, so a vector model answers with one matrix-vector
+    product and a top-k; models without vectors answer with their own ``similar_items``. New
+    items take part through their predicted vectors (vector models), or, asked about
+    themselves in a model without vectors, through their attribute weights over trained
+    items. Hidden, deleted and (unless asked for) out-of-stock items are left out.
+    """
+    i = require_item(snapshot, item_id)
+    n, live = snapshot.n_items, snapshot.live
+    blocked = None if live is None else live.blocked_for(include_out_of_stock)
+    if i >= n and live is not None and not live.scorable[i - n]:
+        empty = np.empty(0, np.int64)
+        return answers.similar(snapshot, item_id, "attributes", empty, empty.astype(np.float32))
+    new_unit = None if live is None else live.new_unit
+    if snapshot.unit_vectors is not None and (i < n or new_unit is not None):
+        query = snapshot.unit_vectors[i] if i < n else new_unit[i - n]  # type: ignore[index]
+        sims = snapshot.unit_vectors @ query
+        if snapshot.vector_ok is not None:
+            sims[~snapshot.vector_ok] = -np.inf
+        if new_unit is not None and live is not None and live.n_new:
+            sims = np.concatenate([sims, new_unit @ query])
+        method = "cosine"
+    elif i >= n and live is not None and live.new_weights is not None:
+        sims = np.full(snapshot.n_total, -np.inf, dtype=np.float32)
+        sims[:n] = live.new_weights[i - n]
+        method = "attributes"
+    else:  # item-kNN, EASE, popularity: the model's own item-item similarity
+        return _model_similar(snapshot, item_id, i, k, blocked)
+    sims = sims.astype(np.float32)  # a private copy: masked below
+    sims[i] = -np.inf
+    if blocked is not None and len(blocked):
+        sims[blocked] = -np.inf
+    ids, vals = topk(sims[None, :], k)
+    return answers.similar(snapshot, item_id, method, ids[0], vals[0])
+
+
+def _model_similar(
+    snapshot: Snapshot, item_id: str, i: int, k: int, blocked: np.ndarray | None
+) -> dict[str, Any]:
+    """The model's own ``similar_items``, asked for enough extra to drop blocked items."""
+    extra = 0 if blocked is None else len(blocked)
+    try:
+        ids, vals = snapshot.model.similar_items(np.array([i], dtype=np.int64), k + extra)
+    except UnsupportedOperation:
+        raise NoSimilarityError(snapshot.model.name) from None
+    keep = (ids[0] >= 0) & np.isfinite(vals[0])
+    if blocked is not None and extra:
+        keep &= ~np.isin(ids[0], blocked)
+    return answers.similar(snapshot, item_id, "model", ids[0][keep][:k], vals[0][keep][:k])
