@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nextbuy.errors import NextBuyError
+from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_batch, run_train
 
 app = typer.Typer(
     help="NextBuy: product recommendations from interaction exports.",
@@ -228,6 +229,10 @@ def train(
     time_col: TimeCol = None,
     event_col: EventCol = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    engine: Engine = "local",
+    spark_master: SparkMaster = "local[*]",
+    spark_conf: SparkConf = None,
+    checkpoint_dir: CheckpointDir = None,
 ) -> None:
     """Train a model, evaluate it against popularity on a held-out split, and save it."""
     from nextbuy.config import parse_overrides
@@ -239,6 +244,11 @@ def train(
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
         )
+    if engine != "local":  # --engine spark: nextbuy.spark trains, evaluates and saves
+        return run_train(engine, spark_master, spark_conf, checkpoint_dir, data=data, out=out,
+                         config=cfg, model=model, overrides=set_, name=name, items=items,
+                         split=split, test_fraction=test_fraction, test=test,
+                         database_url=database_url)  # fmt: skip
     result = train_model(
         data,
         model=model,
@@ -482,8 +492,15 @@ def batch(
         Path | None, typer.Option(help="File of user IDs (column user_id, or one per line).")
     ] = None,
     k: K = 10,
+    engine: Engine = "local",
+    spark_master: SparkMaster = "local[*]",
+    spark_conf: SparkConf = None,
+    checkpoint_dir: CheckpointDir = None,
 ) -> None:
     """Top-k for every user (or those listed): user_id,rank,item_id,score."""
+    if engine != "local":  # --engine spark: a folder of Parquet parts written by Spark
+        return run_batch(engine, spark_master, spark_conf, checkpoint_dir,
+                         model_dir=model_dir, out=out, users=users, k=k)  # fmt: skip
     import numpy as np
     import pandas as pd
 

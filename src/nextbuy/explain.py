@@ -9,7 +9,7 @@ from nextbuy.models.base import Recommender
 from nextbuy.models.weighting import weigh_rows
 
 #: Models whose scores decompose over the user's history.
-EXPLAINABLE = ("als", "itemknn", "ease")
+EXPLAINABLE = ("als", "itemknn", "ease", "spark_als", "spark_als_explicit")
 
 
 def contributions(model: Recommender, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
@@ -31,6 +31,8 @@ def contributions(model: Recommender, history: sp.csr_matrix, items: np.ndarray)
         block = weights[hist][:, items]
         block = block.toarray() if sp.issparse(block) else np.asarray(block)
         return (x[:, None] * block).T.astype(np.float32)
+    if model.name in ("spark_als", "spark_als_explicit"):  # Spark's own fold-in system
+        return model.contributions(row, items)  # type: ignore[attr-defined]
     if model.name == "als":
         conf = model._confidence(row).data  # type: ignore[attr-defined]
         v = np.asarray(model.item_factors_, dtype=np.float64)  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ def _load_builtins() -> None:
         mf,
         popularity,
         rp3beta,
+        spark_als,
         userease,
     )
 
