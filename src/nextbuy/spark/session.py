@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,14 @@ def _local_memory() -> str:
     return f"{gib}g"
 
 
+def in_process_options() -> SparkOptions:
+    """The session ``registry.create("spark_als").fit(train)`` starts when none is running:
+    local, all cores, few shuffle partitions and no web UI (the data fits one machine)."""
+    cores = os.cpu_count() or 2
+    conf = {"spark.sql.shuffle.partitions": str(2 * cores), "spark.ui.enabled": "false"}
+    return SparkOptions(master="local[*]", conf=conf, app_name="nextbuy-in-process")
+
+
 def get_session(options: SparkOptions | None = None) -> SparkSession:
     """The active SparkSession, or a new one built from ``options``.
 
@@ -99,6 +108,8 @@ def get_session(options: SparkOptions | None = None) -> SparkSession:
     require_pyspark()
     from pyspark.sql import SparkSession
 
+    # pyspark warns on every pandas conversion under pandas 3; NextBuy's conversions are tested
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     opts = options or SparkOptions()
     active = SparkSession.getActiveSession()
     if active is not None:

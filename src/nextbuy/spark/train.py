@@ -11,7 +11,12 @@ import numpy as np
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
-from nextbuy.spark.session import SparkOptions, checkpoint_warning, get_session
+from nextbuy.spark.session import (
+    SparkOptions,
+    checkpoint_warning,
+    get_session,
+    in_process_options,
+)
 
 if TYPE_CHECKING:
     from pyspark.ml.recommendation import ALSModel
@@ -98,9 +103,11 @@ def fit_interactions(
     train: Interactions, params: dict[str, Any], explicit: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train on an in-memory :class:`Interactions` (the active or a local SparkSession)."""
+    from pyspark.sql import SparkSession
+
     from nextbuy.spark.io import interactions_to_spark
 
-    spark = get_session()
+    spark = SparkSession.getActiveSession() or get_session(in_process_options())
     pairs = interactions_to_spark(spark, train)
     model = fit_als(pairs, params, explicit)
     rank = int(params["factors"])
