@@ -306,8 +306,8 @@ def worker_tune(args: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"B": [], "A": []}
     train, _ = protocol_b(args["movielens"])
     fit_part, valid = split(train, "user", test_fraction=0.2, seed=1)
-    for reg in (0.01, 0.03, 0.05, 0.1, 0.3):
-        for alpha in (1.0, 5.0, 10.0, 40.0):
+    for reg in (0.1, 0.3, 1.0, 3.0):  # a first pass over 0.01-0.3 x 1-40: larger reg, alpha 1
+        for alpha in (0.3, 1.0, 3.0):
             params = {"factors": 64, "regularization": reg, "alpha": alpha, "iterations": 15,
                       "num_user_blocks": 2, "num_item_blocks": 2}  # fmt: skip
             model = registry.create("spark_als", **params).fit(fit_part)
@@ -316,8 +316,8 @@ def worker_tune(args: dict[str, Any]) -> dict[str, Any]:
             print(f"  B reg={reg} alpha={alpha}: {ndcg:.4f}", file=sys.stderr)
     train, _ = protocol_a(args["movielens"])
     fit_part, valid = split(train, "random", test_fraction=0.1, seed=1)
-    for rank in (8, 16, 32):
-        for reg in (0.05, 0.1, 0.2):
+    for rank in (8, 16, 32, 64):
+        for reg in (0.07, 0.1, 0.15):
             params = {"factors": rank, "regularization": reg, "iterations": 15,
                       "num_user_blocks": 2, "num_item_blocks": 2}  # fmt: skip
             model = registry.create("spark_als_explicit", **params).fit(fit_part)

@@ -1,27 +1,36 @@
 """``nextbuy batch --engine spark``: top-K for every user of any factor-model artifact.
 
-The driver stages what Spark needs from the artifact as Parquet (user vectors and the seen
-pairs, chunk by chunk from the memory-mapped arrays), Spark joins each user's seen items to
-their vector, scores blocks against the broadcast item factors with seen items excluded,
+The driver hands Spark what it needs from the artifact through Arrow (user vectors and the
+seen pairs, chunk by chunk from the memory-mapped arrays), Spark joins each user's seen items
+to their vector, scores blocks against the broadcast item factors with seen items excluded,
 and writes ``user_id, rank, item_id, score`` as a folder of Parquet part files.
 """
 
 from __future__ import annotations
 
-import shutil
+import functools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import scipy.sparse as sp
 
 from nextbuy.errors import ConfigError
 from nextbuy.spark.session import SparkOptions, get_session
 
-#: Users staged per Parquet row group.
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: Users per table handed to Spark.
 _CHUNK = 200_000
+USERS_SCHEMA = pa.schema(
+    [("user", pa.int32()), ("user_id", pa.string()), ("vec", pa.list_(pa.float32()))]
+)
+SEEN_SCHEMA = pa.schema([("user", pa.int32()), ("item", pa.int32())])
 
 
 @dataclass
@@ -35,53 +44,57 @@ class SparkBatchResult:
     seconds: float
 
 
-def _stage_users(path: Path, users: np.ndarray, ids: np.ndarray, factors: object) -> None:
-    """``user, user_id, vec`` (null vec = fallback) as Parquet, ``_CHUNK`` users at a time."""
+def _user_tables(users: np.ndarray, ids: np.ndarray, factors: object) -> Iterator[pa.Table]:
+    """``user`` (position), ``user_id``, ``vec`` (null = fallback), ``_CHUNK`` users a table."""
     from nextbuy.spark.factors import ScoringFactors
 
     assert isinstance(factors, ScoringFactors)
-    schema = pa.schema(
-        [("user", pa.int32()), ("user_id", pa.string()), ("vec", pa.list_(pa.float32()))]
-    )
-    with pq.ParquetWriter(path, schema) as writer:
-        for lo in range(0, len(users), _CHUNK):
-            idx = users[lo : lo + _CHUNK]
-            vec, missing = factors.users(idx)
-            d = vec.shape[1]
-            offsets = pa.array(np.arange(len(idx) + 1, dtype=np.int32) * d)
-            lists = pa.ListArray.from_arrays(offsets, pa.array(vec.reshape(-1), pa.float32()))
-            lists = pa.ListArray.from_arrays(
-                offsets, lists.values, mask=pa.array(missing, pa.bool_())
-            )
-            table = pa.table(
-                {
-                    "user": pa.array(np.arange(lo, lo + len(idx), dtype=np.int32)),
-                    "user_id": pa.array(ids[lo : lo + _CHUNK].astype(str)),
-                    "vec": lists,
-                },
-                schema=schema,
-            )
-            writer.write_table(table)
+    for lo in range(0, len(users), _CHUNK):
+        idx = users[lo : lo + _CHUNK]
+        vec, missing = factors.users(idx)
+        d = vec.shape[1]
+        offsets = pa.array(np.arange(len(idx) + 1, dtype=np.int32) * d)
+        values = pa.array(vec.reshape(-1), pa.float32())
+        lists = pa.ListArray.from_arrays(offsets, values, mask=pa.array(missing, pa.bool_()))
+        yield pa.table(
+            {
+                "user": pa.array(np.arange(lo, lo + len(idx), dtype=np.int32)),
+                "user_id": pa.array(ids[lo : lo + _CHUNK].astype(str)),
+                "vec": lists,
+            },
+            schema=USERS_SCHEMA,
+        )
 
 
-def _stage_seen(path: Path, seen: object, users: np.ndarray) -> None:
-    """``user, item`` pairs of the seen matrix rows of ``users`` (row positions as ``user``)."""
-    import scipy.sparse as sp
-
-    assert sp.issparse(seen)
+def _seen_tables(seen: sp.csr_matrix, users: np.ndarray) -> Iterator[pa.Table]:
+    """``user`` (position), ``item`` pairs of the seen rows of ``users``, chunk by chunk."""
     csr = sp.csr_matrix(seen)
-    schema = pa.schema([("user", pa.int32()), ("item", pa.int32())])
-    with pq.ParquetWriter(path, schema) as writer:
-        for lo in range(0, len(users), _CHUNK):
-            idx = users[lo : lo + _CHUNK]
-            known = (idx >= 0) & (idx < csr.shape[0])
-            rows = csr[idx[known]]
-            where = np.arange(lo, lo + len(idx), dtype=np.int32)[known]
-            pos = np.repeat(where, np.diff(rows.indptr))
-            items = rows.indices
-            writer.write_table(
-                pa.table({"user": pos, "item": items.astype(np.int32)}, schema=schema)
-            )
+    for lo in range(0, len(users), _CHUNK):
+        idx = users[lo : lo + _CHUNK]
+        known = (idx >= 0) & (idx < csr.shape[0])
+        rows = csr[idx[known]]
+        where = np.arange(lo, lo + len(idx), dtype=np.int32)[known]
+        yield pa.table(
+            {"user": np.repeat(where, np.diff(rows.indptr)), "item": rows.indices.astype(np.int32)},
+            schema=SEEN_SCHEMA,
+        )
+
+
+def _to_spark(spark: SparkSession, tables: Iterator[pa.Table], schema: pa.Schema) -> DataFrame:
+    """Driver tables as one Spark frame (shipped through Arrow, so any cluster can read it)."""
+    arrow = int(str(spark.version).split(".")[0]) >= 4  # 3.5 takes pandas, not Arrow tables
+    frames = []
+    for table in tables:
+        source: Any = table if arrow else table.to_pandas()
+        frames.append(spark.createDataFrame(source, _ddl(schema)))
+    if not frames:
+        return spark.createDataFrame([], _ddl(schema))
+    return functools.reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def _ddl(schema: pa.Schema) -> str:
+    names = {pa.int32(): "int", pa.string(): "string", pa.list_(pa.float32()): "array<float>"}
+    return ", ".join(f"{f.name} {names[f.type]}" for f in schema)
 
 
 def batch_spark(
@@ -116,37 +129,23 @@ def batch_spark(
         ids = np.asarray(read_id_list(Path(users_file), "user_id"), dtype=object)
         index = artifact.user_map.index(ids).astype(np.int64)
     spark = get_session(options)
-    staging = Path(f"{out.rstrip('/')}.staging")
-    if "://" in out:
-        raise ConfigError(
-            "--out on a cluster file system: run the batch where the artifact is and write "
-            "locally, or copy the artifact next to the driver (staging uses local files)"
-        )
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        _stage_users(staging / "users.parquet", index, ids, factors)
-        _stage_seen(staging / "seen.parquet", artifact.seen, index)
-        users = spark.read.parquet(str((staging / "users.parquet").resolve()))
-        seen = spark.read.parquet(str((staging / "seen.parquet").resolve()))
-        n_parts = partitions or max(spark.sparkContext.defaultParallelism, len(ids) // 100_000)
-        recs = topk_frame(users, factors.items, k, seen, factors.fallback, partitions=n_parts)
-        item_ids = np.asarray(artifact.item_map.ids, dtype=str)
-        items = spark.createDataFrame(
-            pa.table(
-                {"item": np.arange(len(item_ids), dtype=np.int32), "item_id": item_ids}
-            ).to_pandas(),
-            "item int, item_id string",
-        )
-        written = (
-            recs.join(users.select("user", "user_id"), "user")
-            .join(F.broadcast(items), "item")
-            .select("user_id", "rank", "item_id", "score")
-        )
-        written.write.mode("overwrite").parquet(out)
-        n_rows = spark.read.parquet(out).count()
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    users = _to_spark(spark, _user_tables(index, ids, factors), USERS_SCHEMA)
+    seen = _to_spark(spark, _seen_tables(artifact.seen, index), SEEN_SCHEMA)
+    n_parts = partitions or max(spark.sparkContext.defaultParallelism, len(ids) // 100_000)
+    recs = topk_frame(users, factors.items, k, seen, factors.fallback, partitions=n_parts)
+    item_ids = np.asarray(artifact.item_map.ids, dtype=str)
+    items = _to_spark(
+        spark,
+        iter([pa.table({"item": np.arange(len(item_ids), dtype=np.int32), "item_id": item_ids})]),
+        pa.schema([("item", pa.int32()), ("item_id", pa.string())]),
+    )
+    written = (
+        recs.join(users.select("user", "user_id"), "user")
+        .join(F.broadcast(items), "item")
+        .select("user_id", "rank", "item_id", "score")
+    )
+    written.write.mode("overwrite").parquet(out)
+    n_rows = spark.read.parquet(out).count()
     return SparkBatchResult(
         out=out,
         n_users=len(ids),

@@ -62,13 +62,14 @@ def spark_format(path: str, fmt: str | None) -> str:
         fmt = fmt.lower()
         return fmt if fmt in SPARK_FORMATS else "local"
     local = Path(path)
+    remote = "://" in path and not path.startswith("file://")
     if local.is_dir():
         parts = list(local.glob("*.parquet")) + list(local.glob("*/*.parquet"))
         return "parquet" if parts or (local / "_SUCCESS").exists() else "local"
     suffixes = [s.lower() for s in local.suffixes if s.lower() not in (".gz", ".bz2", ".snappy")]
     if suffixes and suffixes[-1] in _SUFFIXES:
         return _SUFFIXES[suffixes[-1]]
-    return "local"
+    return "parquet" if remote else "local"  # a data lake folder (hdfs://, s3a://, gs://)
 
 
 def read_log(
@@ -266,7 +267,7 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> tuple[DataFrame,
         .withColumn("_part", F.spark_partition_id())
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    sizes = dict(ordered.groupBy("_part").count().collect())
+    sizes: dict[int, int] = {int(p): int(c) for p, c in ordered.groupBy("_part").count().collect()}
     offsets, total = {}, 0
     for part in sorted(sizes):
         offsets[part] = total
@@ -335,7 +336,7 @@ def interactions_to_spark(spark: SparkSession, inter: Interactions) -> DataFrame
 # ---------------------------------------------------------------------- what the artifact holds
 def collect_map(ids: DataFrame, id_col: str, index_col: str, n: int) -> IdMap:
     """The ID map as an :class:`IdMap` (strings kept as they are), checking indices 0..n-1."""
-    frame = ids.orderBy(index_col).toPandas()
+    frame: pd.DataFrame = ids.orderBy(index_col).toPandas()
     index = frame[index_col].to_numpy()
     if len(index) != n or not np.array_equal(index, np.arange(n)):
         raise DataError(f"Spark ID map of {id_col} is not dense 0..{n - 1}")
@@ -346,7 +347,7 @@ def collect_interactions(
     pairs: DataFrame, user_map: IdMap, item_map: IdMap, explicit: bool
 ) -> Interactions:
     """Aggregated pairs (one row each) as :class:`Interactions` on the given maps."""
-    frame = pairs.select("user", "item", "value", "timestamp").toPandas()
+    frame: pd.DataFrame = pairs.select("user", "item", "value", "timestamp").toPandas()
     order = np.lexsort((frame["item"].to_numpy(), frame["user"].to_numpy()))
     return Interactions(
         user_map=user_map,

@@ -104,6 +104,7 @@ def get_session(options: SparkOptions | None = None) -> SparkSession:
     is already running they are reported as ignored. Local masters get Arrow transfers,
     a driver heap sized to the machine, workers on this Python, and a temporary checkpoint
     directory, so that ALS's checkpointInterval works and long runs do not overflow the stack.
+    Under ``spark-submit`` its ``--master`` and settings apply and ``options.master`` is unused.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -116,13 +117,17 @@ def get_session(options: SparkOptions | None = None) -> SparkSession:
         _reuse(active, opts)
         return active
     conf = dict(LOCAL_DEFAULTS)
-    if opts.local:
+    # under spark-submit the JVM is running and its --master / --conf are the ones to keep
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if opts.local and not submitted:
         conf["spark.driver.memory"] = _local_memory()
         # executors of a local master are this machine's Pythons: use the one running here
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     conf.update(opts.conf)
-    builder = SparkSession.builder.master(opts.master).appName(opts.app_name)
+    builder = SparkSession.builder.appName(opts.app_name)
+    if not submitted:
+        builder = builder.master(opts.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -148,7 +153,7 @@ def _reuse(session: SparkSession, opts: SparkOptions) -> None:
 def _set_checkpoint_dir(session: SparkSession, opts: SparkOptions) -> None:
     """``--checkpoint-dir``, or a temporary folder for local masters (a cluster needs its own)."""
     path = opts.checkpoint_dir
-    if path is None and session.sparkContext.master.startswith("local"):
+    if path is None and str(session.sparkContext.master).startswith("local"):
         path = tempfile.mkdtemp(prefix="nextbuy-spark-checkpoints-")
         atexit.register(shutil.rmtree, path, True)
     if path is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
@@ -91,7 +92,7 @@ def factors_array(factors: DataFrame, n: int, rank: int) -> np.ndarray:
     from pyspark.sql import functions as F
 
     cols = [F.col("features")[j].alias(f"f{j}") for j in range(rank)]
-    frame = factors.select(F.col("id"), *cols).toPandas()
+    frame: pd.DataFrame = factors.select(F.col("id"), *cols).toPandas()
     out = np.zeros((n, rank), dtype=np.float32)
     if len(frame):
         ids = frame["id"].to_numpy(dtype=np.int64)
@@ -169,6 +170,7 @@ def train_spark(
 
     from nextbuy.data.sources import ColumnMap
     from nextbuy.models import registry
+    from nextbuy.models.spark_als import SparkALS
     from nextbuy.spark.artifact import save_spark_artifact
     from nextbuy.spark.evaluate import evaluate_spark
     from nextbuy.spark.io import collect_interactions, collect_map, index_log, read_log
@@ -190,6 +192,7 @@ def train_spark(
 
     model_name = _model_name(model, log.explicit, log.source)
     model_cls = registry.get(model_name)
+    assert issubclass(model_cls, SparkALS)
     chosen = config.model.params if config.model.name == model_name else {}
     merged = {**config.models.get(model_name, {}), **chosen, **(params or {})}
     estimator = model_cls(**merged)
