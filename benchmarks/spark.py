@@ -50,10 +50,11 @@ SIZES = {
 }
 #: The ALS both engines fit in the speed runs (speed.py's settings; speed, not quality).
 SPEED_ALS = {"factors": 64, "iterations": 10}
-#: Spark ALS on protocol B, from ``--tune`` (validation slice of the training split only).
-SPARK_B = {"factors": 64, "regularization": 0.05, "alpha": 10.0, "iterations": 15}
+#: Spark ALS on protocol B, from ``--tune`` (validation slice of the training split only;
+#: results/spark-tuning.json). They are also the shipped defaults of spark_als(_explicit).
+SPARK_B = {"factors": 64, "regularization": 0.3, "alpha": 3.0, "iterations": 15}
 #: Spark's explicit ALS on protocol A, from ``--tune``.
-SPARK_A = {"factors": 16, "regularization": 0.1, "iterations": 15}
+SPARK_A = {"factors": 8, "regularization": 0.15, "iterations": 15}
 #: Spark settings of the benchmark's local session (2 cores; heap sized per shop).
 SPARK_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
 
@@ -73,12 +74,14 @@ def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        try:
-            kids = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        out += [int(k) for k in kids]
-        todo += [int(k) for k in kids]
+        kids: list[int] = []
+        for task in Path(f"/proc/{parent}/task").glob("*"):  # children of every thread
+            try:
+                kids += [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        out += kids
+        todo += kids
     return out
 
 
@@ -354,31 +357,41 @@ def spawn(name: str, **args: Any) -> dict[str, Any]:
 
 
 def heap_for(size: str) -> str:
-    return {"1M": "4g", "10M": "8g", "50M": "12g"}[size]
+    return {"1M": "4g", "10M": "8g", "50M": "10g"}[size]
 
 
-def speed(sizes: list[str], tmp: Path) -> dict[str, Any]:
+def speed(sizes: list[str], tmp: Path, partial: Path) -> dict[str, Any]:
+    """Each size in turn; a size that fails (memory) is recorded, the others still run."""
     out: dict[str, Any] = {}
     for size in sizes:
-        data = tmp / f"shop-{size}.parquet"
-        models = tmp / f"models-{size}"
-        print(f"speed {size}: generating", file=sys.stderr)
-        gen = spawn("generate", size=size, data=data)
-        print(f"speed {size}: Spark", file=sys.stderr)
-        sp_train = spawn("spark_train", data=data, models=models, heap=heap_for(size),
-                         per_iteration=size != "50M")  # fmt: skip
-        print(f"speed {size}: implicit", file=sys.stderr)
-        local = spawn("local_train", data=data, models=models)
-        row: dict[str, Any] = {"generate": gen, "spark": sp_train, "local": local}
-        if size != "50M":
-            print(f"speed {size}: batch", file=sys.stderr)
-            row["spark_batch"] = spawn("spark_batch", model=models / "spark", out=tmp / "recs",
-                                       heap=heap_for(size))  # fmt: skip
-            row["local_batch"] = spawn("local_batch", model=models / "spark",
-                                       out=tmp / "recs.parquet")  # fmt: skip
-        out[size] = row
-        data.unlink(missing_ok=True)
+        try:
+            out[size] = speed_one(size, tmp)
+        except RuntimeError as exc:
+            out[size] = {"failed": str(exc)}
+        partial.write_text(json.dumps(out, indent=1, default=str) + "\n")
     return out
+
+
+def speed_one(size: str, tmp: Path) -> dict[str, Any]:
+    """Generate one shop; train with both engines; batch with both (not at 50M)."""
+    data = tmp / f"shop-{size}.parquet"
+    models = tmp / f"models-{size}"
+    print(f"speed {size}: generating", file=sys.stderr)
+    gen = spawn("generate", size=size, data=data)
+    print(f"speed {size}: Spark", file=sys.stderr)
+    sp_train = spawn("spark_train", data=data, models=models, heap=heap_for(size),
+                     per_iteration=size != "50M")  # fmt: skip
+    print(f"speed {size}: implicit", file=sys.stderr)
+    local = spawn("local_train", data=data, models=models)
+    row: dict[str, Any] = {"generate": gen, "spark": sp_train, "local": local}
+    if size != "50M":
+        print(f"speed {size}: batch", file=sys.stderr)
+        row["spark_batch"] = spawn("spark_batch", model=models / "spark", out=tmp / "recs",
+                                   heap=heap_for(size))  # fmt: skip
+        row["local_batch"] = spawn("local_batch", model=models / "spark",
+                                   out=tmp / "recs.parquet")  # fmt: skip
+    data.unlink(missing_ok=True)
+    return row
 
 
 def _ratio(a: float, b: float) -> str:
@@ -386,27 +399,31 @@ def _ratio(a: float, b: float) -> str:
 
 
 def speed_table(results: dict[str, Any]) -> str:
-    lines = ["| interactions | users x items | engine | read + index s | s / iteration | "
-             "fit s (10 it.) | end to end s | peak JVM MiB | peak Python driver MiB | "
-             "peak Python workers MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| interactions | users x items | engine | JVM start s | read + index s | "
+             "s / iteration | fit s (10 it.) | end to end s | peak JVM MiB | "
+             "peak Python driver MiB | peak Python workers MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for size, row in results.items():
         users, items, _ = SIZES[size]
+        if "failed" in row:
+            lines.append(f"| {size} | {users:,} x {items:,} | failed: {row['failed']} |")
+            continue
         s, loc = row["spark"], row["local"]
         shape = f"{users:,} x {items:,}"
         lines.append(
-            f"| {size} | {shape} | Spark local[*] | {s['read_index_s']:.1f} | "
+            f"| {size} | {shape} | Spark local[*] | {s['session_s']:.1f} | "
+            f"{s['read_index_s']:.1f} | "
             f"{s['per_iteration_s']:.2f} | {s['fit_s']:.1f} | {s['end_to_end_s']:.1f} | "
             f"{s['jvm_peak_mib']:,} | {s['python_driver_peak_mib']:,} | "
             f"{s['python_workers_peak_mib']:,} |"
         )
         lines.append(
-            f"| {size} | {shape} | implicit (in-process) | {loc['read_index_s']:.1f} | "
+            f"| {size} | {shape} | implicit (in-process) | - | {loc['read_index_s']:.1f} | "
             f"{loc['per_iteration_s']:.2f} | {loc['fit_s']:.1f} | {loc['end_to_end_s']:.1f} | - | "
             f"{loc['python_driver_peak_mib']:,} | - |"
         )
         lines.append(
-            f"| {size} | | Spark / implicit | {_ratio(s['read_index_s'], loc['read_index_s'])} | "
+            f"| {size} | | Spark / implicit | | {_ratio(s['read_index_s'], loc['read_index_s'])} | "
             f"{_ratio(s['per_iteration_s'], loc['per_iteration_s'])} | "
             f"{_ratio(s['fit_s'], loc['fit_s'])} | "
             f"{_ratio(s['end_to_end_s'], loc['end_to_end_s'])} | | | |"
@@ -480,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [s for s in ns.sizes.split(",") if s]
     if sizes:
         with tempfile.TemporaryDirectory(prefix="nextbuy-spark-bench-") as tmp:
-            report["speed"] = speed(sizes, Path(tmp))
+            ns.out.mkdir(parents=True, exist_ok=True)
+            report["speed"] = speed(sizes, Path(tmp), ns.out / "spark-speed.partial.json")
         sections += ["#### Speed: ALS, 64 factors, 10 iterations, same Parquet file",
                      speed_table(report["speed"]), "",
                      "#### Batch: top-10 for every user, seen items excluded",

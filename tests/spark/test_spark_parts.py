@@ -118,9 +118,10 @@ def test_fold_in_is_sparks_own_solve(spark, shop_dir: Path):
     again = model.recalculate_user(train.csr[users])
     np.testing.assert_allclose(again, model.user_factors_[users], atol=2e-5)
     conf = train.csr[users].copy()
-    conf.data = 1.0 + 10.0 * conf.data
+    conf.data = 1.0 + model.params["alpha"] * conf.data
     v = np.asarray(model.item_factors_, dtype=np.float64)
-    unscaled = ridge_fold_in(conf, v, conf.data - 1.0, conf.data, 0.05, base_gram=v.T @ v)
+    reg = model.params["regularization"]  # implicit's penalty: not scaled by the row's count
+    unscaled = ridge_fold_in(conf, v, conf.data - 1.0, conf.data, reg, base_gram=v.T @ v)
     assert np.abs(unscaled - model.user_factors_[users]).max() > 1e-3
     # explicit ratings: plain ridge with the count-scaled penalty
     ratings = pd.read_csv(shop_dir / "ratings.csv", dtype={"user_id": str, "item_id": str})

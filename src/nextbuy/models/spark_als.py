@@ -60,8 +60,8 @@ class SparkALS(ALS):
     name = "spark_als"
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,  # Spark's rank
-        "regularization": 0.05,  # regParam, scaled by each row's rating count (ALS-WR)
-        "alpha": 10.0,  # Spark's alpha: confidence 1 + alpha * |r|
+        "regularization": 0.3,  # regParam, scaled by each row's rating count (ALS-WR)
+        "alpha": 3.0,  # Spark's alpha: confidence 1 + alpha * |r|
         "weighting": "linear",  # r = value ("linear") or log1p(value) ("log"), before Spark
         "iterations": 15,  # maxIter
         "random_state": 42,  # Spark's seed
@@ -185,8 +185,8 @@ class SparkExplicitALS(SparkALS):
         "rating_range",
     )
     defaults: ClassVar[dict[str, Any]] = {
-        "factors": 16,  # Spark's rank
-        "regularization": 0.1,  # regParam, scaled by each row's rating count (ALS-WR)
+        "factors": 8,  # Spark's rank
+        "regularization": 0.15,  # regParam, scaled by each row's rating count (ALS-WR)
         "iterations": 15,  # maxIter
         "random_state": 42,  # Spark's seed
         **_SPARK_DEFAULTS,
