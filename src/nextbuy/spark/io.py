@@ -314,6 +314,8 @@ def index_log(log: SparkLog) -> IndexedLog:
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    pairs.count()  # materialise, then release the raw log (string IDs: the largest cache)
+    log.frame.unpersist()
     return IndexedLog(pairs, users, items, n_users, n_items, log.explicit)
 
 
