@@ -71,7 +71,8 @@ def spark_shop(spark, shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     items.to_csv(catalog, index=False)
     models = root / "models"
     args = ["train", "--engine", "spark", "--spark-master", "local[2]", "--data", str(data),
-            "--items", str(catalog), "--out", str(models), "--name", "shop", "--split", "user"]  # fmt: skip
+            "--items", str(catalog), "--out", str(models), "--name", "shop",
+            "--split", "user"]  # fmt: skip
     for setting in TRAIN_SETTINGS:
         args += ["--set", setting]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
