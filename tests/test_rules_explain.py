@@ -59,4 +59,10 @@ def test_contributions_add_up_to_the_score(name: str, train: Interactions) -> No
 def test_unexplainable_model_says_so(train: Interactions) -> None:
     model = registry.create("popularity").fit(train)
     assert not isinstance(model, Explains)
-    assert sorted(names_with(Explains)) == ["als", "ease", "itemknn"]
+    assert sorted(names_with(Explains)) == [
+        "als",
+        "ease",
+        "itemknn",
+        "spark_als",
+        "spark_als_explicit",
+    ]

@@ -14,6 +14,7 @@ import typer
 
 from nextbuy.cli.options import AsJson, K, ModelDir
 from nextbuy.cli.output import console, err_console, print_fields, print_items, write_json
+from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_batch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,8 +78,20 @@ def batch(
         Path | None, typer.Option(help="File of user IDs (column user_id, or one per line).")
     ] = None,
     k: K = 10,
+    engine: Engine = "local",
+    spark_master: SparkMaster = "local[*]",
+    spark_conf: SparkConf = None,
+    checkpoint_dir: CheckpointDir = None,
 ) -> None:
-    """Top-k for every user (or those listed): user_id,rank,item_id,score,strategy."""
+    """Top-k for every user (or those listed): user_id,rank,item_id,score,strategy.
+
+    With ``--engine spark`` the scoring runs in Spark and OUT is a folder of Parquet parts.
+    """
+    if engine != "local":
+        return run_batch(
+            engine, spark_master, spark_conf, checkpoint_dir,
+            model_dir=model_dir, out=out, users=users, k=k,
+        )  # fmt: skip
     from nextbuy.cli.service import open_service
     from nextbuy.tables import read_id_list, write_frame
 

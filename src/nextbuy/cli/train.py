@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nextbuy.cli.options import Columns, K, ModelDir, with_columns
 from nextbuy.cli.output import console, err_console
+from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_train
 
 app = typer.Typer()
 
@@ -49,6 +50,10 @@ def train(
     name: Annotated[str | None, typer.Option(help="Model name (default: the model type).")] = None,
     columns: Columns = Columns(),
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    engine: Engine = "local",
+    spark_master: SparkMaster = "local[*]",
+    spark_conf: SparkConf = None,
+    checkpoint_dir: CheckpointDir = None,
 ) -> None:
     """Train a model, evaluate it against popularity on a held-out split, and save it."""
     from nextbuy.config import parse_overrides
@@ -60,6 +65,12 @@ def train(
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
         )
+    if engine != "local":
+        return run_train(
+            engine, spark_master, spark_conf, checkpoint_dir, data=data, out=out, config=cfg,
+            model=model, overrides=set_, name=name, items=items, split=split,
+            test_fraction=test_fraction, test=test, database_url=database_url,
+        )  # fmt: skip
     result = train_model(
         data,
         model=model,

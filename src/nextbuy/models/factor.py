@@ -35,6 +35,20 @@ class UserSide:
     fallback: np.ndarray  # [n] bool: rows scored by item popularity instead
 
 
+@dataclass(frozen=True)
+class DotProductForm:
+    """A factor model's trained scores as one product ``users(u) @ items.T``.
+
+    Biases and constants are folded into two extra columns (``[p_u, b_u + mu, 1]`` against
+    ``[q_i, 1, b_i]``), so any engine that multiplies vectors (Spark, an ANN index) scores
+    every factor model alike; rows flagged by ``users`` take ``fallback`` instead.
+    """
+
+    items: np.ndarray  # [n_items, d] float32
+    users: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # -> ([n, d], fallback [n])
+    fallback: np.ndarray  # [n_items] float32: the score row of users without vectors
+
+
 class FactorModel(Recommender, ABC):
     """Scores ``U[u] @ V.T``; users without factors (unknown, or no training rows) get popularity.
 
@@ -115,6 +129,27 @@ class FactorModel(Recommender, ABC):
         if side.fallback.any():
             fill_rows(scores, side.fallback, self.popularity_)
         return scores
+
+    def fallback_scores(self) -> np.ndarray:
+        """The score row of users without vectors (item popularity by default)."""
+        return np.asarray(self.popularity_, dtype=np.float32)
+
+    def dot_product_form(self) -> DotProductForm:
+        """The trained scores as one dot product (see :class:`DotProductForm`)."""
+        items, item_bias = self._item_side(False)
+        items = np.asarray(items, dtype=np.float32)
+        n = len(items)
+        bias = np.zeros(n, np.float32) if item_bias is None else np.asarray(item_bias, np.float32)
+        wide = np.hstack([items, np.ones((n, 1), np.float32), bias[:, None]])
+
+        def users(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            side = self._user_side(np.asarray(idx, dtype=np.int64))
+            m = len(side.vectors)
+            ub = np.zeros(m, np.float32) if side.bias is None else side.bias
+            vec = np.hstack([side.vectors, np.asarray(ub, np.float32)[:, None], np.ones((m, 1))])
+            return vec.astype(np.float32), np.asarray(side.fallback, dtype=bool)
+
+        return DotProductForm(wide, users, self.fallback_scores())
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """``score`` at each pair without building full rows; NaN for unknown IDs."""
@@ -203,6 +238,10 @@ class RatingFactorModel(FactorModel):
             + np.einsum("nf,nf->n", side.vectors, qi)
         )
         return np.clip(pred, self.rating_min_, self.rating_max_).astype(np.float32)
+
+    def fallback_scores(self) -> np.ndarray:
+        """Never used: every user, known or not, is scored from the biases (zeros)."""
+        return np.zeros(self.n_items_, dtype=np.float32)
 
     def _ridge_design(self, items: np.ndarray) -> np.ndarray:
         """``[1, items]`` (float64): the fold-in design whose first column is the user bias."""
