@@ -34,7 +34,7 @@ ITEM_BUCKETS = (
     ("tail (50-100%)", 0.5, 1.0),
 )
 #: Rating-count buckets for RMSE (training ratings of the user, or of the item).
-COUNT_BUCKETS = (("1-5", 1, 5), ("6-20", 6, 20), ("21-50", 21, 50), ("51+", 51, None))
+COUNT_BUCKETS = (("0", 0, 0), ("1-5", 1, 5), ("6-20", 6, 20), ("21-50", 21, 50), ("51+", 51, None))
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def training_defaults(service: RecommendationService) -> dict[str, Any]:
     split = (manifest.get("config") or {}).get("split") or {}
     return {
         "data": source,
-        "items": items or "",
+        "catalog": items or "",
         "model": str(manifest.get("model") or service.snapshot.model.name),
         "split": split.get("method", "random"),
         "test_fraction": split.get("test_fraction", 0.2),

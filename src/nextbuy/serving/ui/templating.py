@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 import nextbuy
 
@@ -65,12 +63,7 @@ def _when(ts: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _json(value: Any) -> Markup:
-    """JSON for a ``<script type="application/json">`` block (``</`` cannot close it)."""
-    return Markup(json.dumps(value).replace("</", "<\\/"))
-
-
-env.filters.update(num=_num, pct=_pct, when=_when, tojson_block=_json)
+env.filters.update(num=_num, pct=_pct, when=_when)
 env.globals["version"] = nextbuy.__version__
 
 

@@ -1,11 +1,10 @@
-/* NextBuy dashboard: draws the charts whose data the server put in JSON blocks (uPlot). */
+/* NextBuy dashboard: draws each element's data-spec chart (JSON from the server) with uPlot. */
 (function () {
   "use strict";
   var COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"];
 
   function spec(el) {
-    var block = document.getElementById(el.getAttribute("data-chart"));
-    return block ? JSON.parse(block.textContent) : null;
+    return JSON.parse(el.getAttribute("data-spec") || "null");
   }
 
   function draw(el) {
@@ -41,8 +40,8 @@
 
   function drawAll(root) {
     if (!root || !root.querySelectorAll) { return; }
-    if (root.hasAttribute && root.hasAttribute("data-chart")) { draw(root); }
-    root.querySelectorAll("[data-chart]").forEach(draw);
+    if (root.hasAttribute && root.hasAttribute("data-spec")) { draw(root); }
+    root.querySelectorAll("[data-spec]").forEach(draw);
   }
 
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
