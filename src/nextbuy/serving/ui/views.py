@@ -154,6 +154,7 @@ def version_chart(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     return {
         "kind": "line",
+        "time": True,
         "x": [p[0] for p in points],
         "series": [{"label": metric, "values": [p[1] for p in points]}],
     }
