@@ -5,9 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOVIELENS ?= ../shared/data/ml-100k
 
-.PHONY: setup demo test lint format serve bench bench-quality bench-speed bench-load clean
+.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here). Quiet, and
+# a no-op once /usr/bin/chromium exists; without root or apt the browser tests are skipped.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    >/dev/null 2>&1 || echo "could not install chromium: browser tests will be skipped"; }
 
 # torch is pinned and installed first: an unpinned torch would pull GBs of CUDA wheels.
 $(STAMP): pyproject.toml

@@ -101,6 +101,12 @@ def run_demo(
             f"user {users[0]}'s history is mostly: "
             + ", ".join(f"{top[0][i]} ({top[1][i]})" for i in order)
         )
+    from nextbuy.reporting import write_report
+
+    for key, result in results.items():  # one HTML evaluation report per model
+        console.print(
+            f"report: {write_report(result.version_dir, models_dir / key / 'report.html')}"
+        )
     console.print(
         f"models saved under {models_dir}/ (als, mf); demo took "
         f"{time.perf_counter() - started:.1f} s. Next: make serve"

@@ -29,6 +29,7 @@ from nextbuy.serving.routes import ROUTERS
 from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 from nextbuy.serving.snapshot import Snapshot
+from nextbuy.serving.ui import mount_ui
 
 DESCRIPTION = """
 Product recommendations over HTTP. Every answer names the `model_version` that produced it.
@@ -138,6 +139,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.online = online
     for router in ROUTERS:
         app.include_router(router)
+    if settings.ui:
+        mount_ui(app)
     app.add_exception_handler(UnknownItemError, _unknown_item)
     app.add_exception_handler(NoSimilarityError, _unknown_item)
     app.add_exception_handler(NotReadyError, _not_ready)

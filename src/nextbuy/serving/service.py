@@ -231,6 +231,26 @@ class RecommendationService:
             self._on_fallback("recommend_batch", n_fallback)
         return answer
 
+    def recommend_what_if(
+        self, user_id: str, events: Sequence[tuple[str, str, float]], options: RecommendOptions
+    ) -> dict[str, Any]:
+        """The answer ``user_id`` would get after extra ``(item_id, event, value)`` events.
+
+        They are folded in exactly like stored events (same plan and scoring path), but stored
+        nowhere: no event store, no history overlay, no cache, no fallback count.
+        """
+        from nextbuy.serving.history import UserHistory
+
+        snapshot = self.snapshot
+        current = self._history(snapshot, user_id) or UserHistory()
+        now = int(time.time())
+        rows = [(1 << 62, item, kind, float(value), now) for item, kind, value in events]
+        purchases = frozenset(self.settings.purchase_events)
+        history = current.updated(rows, self.settings.event_weights, purchases)
+        plan = recommending.plan(snapshot, user_id, history, options)
+        scores = None if plan.fallback else score_rows(snapshot, plan.rows)[0]
+        return recommending.finish(snapshot, plan, options, scores)
+
     def popular(self, options: RecommendOptions) -> dict[str, Any]:
         """The most popular items passing the filters and rules."""
         snapshot = self.snapshot

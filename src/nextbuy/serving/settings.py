@@ -61,6 +61,12 @@ class ServingSettings(BaseSettings):
     train_timeout_s: float = Field(
         default=6 * 3600, gt=0, description="A training job still running after this is stopped."
     )
+    ui: bool = Field(default=True, description="Serve the dashboard at /ui.")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the dashboard's session cookies and CSRF tokens; unset = derived "
+        "from the API key (changing the key logs everyone out).",
+    )
 
     # ------------------------------------------------------------------ online learning
     online: bool = Field(

@@ -112,6 +112,7 @@ def api_routes(app: FastAPI) -> dict[tuple[str, str], Any]:
         (method, route.path): route
         for route in found
         if isinstance(getattr(route, "original_route", route), routing.APIRoute)
+        and not route.path.startswith("/ui")  # the dashboard's HTML pages: tests/ui
         for method in route.methods
     }
 
