@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nextbuy.data.feedback import ValueChoice, choose_value
 from nextbuy.errors import DataError
 
 #: Implicit strength of each event type when a file has events but no value column.
@@ -37,6 +38,10 @@ class ColumnMap:
     value: str | None = None
     time: str | None = None
     event: str | None = None
+    #: True: the value column holds ratings; False: implicit strengths; None: by its name.
+    explicit: bool | None = None
+    #: (low, high) of the ratings; values outside are an error. None: the data's own range.
+    scale: tuple[float, float] | None = None
 
 
 def canonical_frame(
@@ -44,10 +49,11 @@ def canonical_frame(
     columns: ColumnMap = ColumnMap(),
     source: str = "interactions",
     event_weights: dict[str, float] | None = None,
-) -> tuple[pd.DataFrame, bool]:
-    """Validate a raw table and build the canonical frame; returns ``(frame, explicit)``.
+) -> tuple[pd.DataFrame, ValueChoice]:
+    """Validate a raw table and build the canonical frame; returns ``(frame, value choice)``.
 
-    See :func:`read_interactions` for how value, time and events are chosen.
+    See :func:`read_interactions` for how value, time and events are chosen, and
+    :func:`~nextbuy.data.feedback.choose_value` for ratings against implicit strengths.
     """
     found = list(raw.columns)
     wanted = [columns.user, columns.item, columns.value, columns.time, columns.event]
@@ -66,19 +72,12 @@ def canonical_frame(
     event_col = columns.event or ("event" if "event" in raw.columns else None)
     events = event_column(raw[event_col], source, event_col) if event_col else None
 
-    explicit = False
-    if columns.value is not None:
-        value_col: str | None = columns.value
-        explicit = columns.value == "rating"
-    elif "rating" in raw.columns:
-        value_col, explicit = "rating", True
-    elif "value" in raw.columns:
-        value_col = "value"
-    else:
-        value_col = None
-
+    choice = choose_value(columns.value, columns.explicit, found, event_col, source)
+    value_col = choice.column
     if value_col is not None:
         out["value"] = numeric_column(raw[value_col], source, value_col)
+        if choice.explicit and columns.scale is not None:
+            check_scale(out["value"].to_numpy(), columns.scale, source, value_col, raw[value_col])
     elif events is not None:
         out["value"] = event_values(events, source, str(event_col), event_weights)
     else:
@@ -91,7 +90,18 @@ def canonical_frame(
         out["timestamp"] = np.zeros(len(raw), dtype=np.int64)
     if events is not None:
         out["event"] = events
-    return out, explicit
+    return out, choice
+
+
+def check_scale(
+    values: np.ndarray, scale: tuple[float, float], source: str, column: str, raw: pd.Series
+) -> None:
+    """Every rating inside ``scale``; the first one outside is an error naming its row."""
+    lo, hi = scale
+    outside = (values < lo) | (values > hi)
+    if outside.any():
+        pos = int(np.flatnonzero(outside)[0])
+        raise row_error(source, column, pos, f"a rating from {lo:g} to {hi:g}", raw.iat[pos])
 
 
 # --------------------------------------------------------------------------- column validation
