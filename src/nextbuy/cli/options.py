@@ -45,7 +45,7 @@ Explicit = Annotated[
     bool | None,
     typer.Option(
         "--explicit/--implicit",
-        help="Read --value-col (or a 'rating' column) as ratings, or as implicit strengths "
+        help="Read --value-col (or a rating or value column) as ratings, or as implicit strengths "
         "[default: ratings only in a column called 'rating'].",
     ),
 ]

@@ -47,9 +47,10 @@ def choose_value(
     """Pick the value column and its kind from the options and the columns ``found``.
 
     Order: the named ``value`` column (ratings if ``explicit`` or called ``rating``); a
-    ``rating`` column (ratings unless ``explicit`` is False); a ``value`` column; the weights
-    of the ``event`` column; else 1.0 per row. ``explicit=True`` without any value column is
-    an error, since there would be nothing to read ratings from.
+    ``rating`` column (ratings unless ``explicit`` is False); a ``value`` column (ratings only
+    if ``explicit``); the weights of the ``event`` column; else 1.0 per row.
+    ``explicit=True`` without any value column is an error: there is nothing to read ratings
+    from.
     """
     found = list(found)
     cols = set(found)
@@ -65,13 +66,15 @@ def choose_value(
         if explicit is False:
             return ValueChoice("rating", False, "the 'rating' column read as strengths")
         return ValueChoice("rating", True, "the file has a 'rating' column")
+    if "value" in cols:
+        if explicit:
+            return ValueChoice("value", True, "the 'value' column read as ratings (--explicit)")
+        return ValueChoice("value", False, "a 'value' column is a strength summed per pair")
     if explicit:
         raise DataError(
             f"{source}: explicit ratings need a value column: name it with --rating-col COLUMN "
             f"(or --explicit --value-col COLUMN); found: {', '.join(map(str, found))}"
         )
-    if "value" in cols:
-        return ValueChoice("value", False, "a 'value' column is a strength summed per pair")
     if event is not None:
         return ValueChoice(None, False, f"weights of the event types in column {event!r}")
     return ValueChoice(None, False, "every row counts 1 (no rating, value or event column)")
