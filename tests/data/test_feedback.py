@@ -83,7 +83,9 @@ def test_positives_keep_ratings_at_or_above_the_threshold() -> None:
 
 
 def test_looks_like_ratings() -> None:
-    assert looks_like_ratings(np.array([1, 2, 3, 4, 5.0]))
-    assert not looks_like_ratings(np.array([1.0, 1.0]))  # one level: a count
-    assert not looks_like_ratings(np.array([0.5, 17.25, 3.0]))
-    assert not looks_like_ratings(np.arange(40.0))
+    assert looks_like_ratings(np.array([1, 2, 3, 4, 5.0]))  # a full 1-5 scale, any name
+    assert looks_like_ratings(np.array([1, 2, 4, 5.0]), "overall")  # a rating-like name
+    assert not looks_like_ratings(np.array([1, 2, 4.0]), "qty")  # small quantities
+    assert not looks_like_ratings(np.array([1.0, 1.0]), "stars")  # one level: a count
+    assert not looks_like_ratings(np.array([0.5, 17.25, 3.0]), "score")
+    assert not looks_like_ratings(np.arange(40.0), "rating")

@@ -20,6 +20,7 @@ from nextbuy.errors import DataError
 #: The line's first words for each kind of feedback.
 EXPLICIT, IMPLICIT = "explicit ratings", "implicit feedback"
 
+_RATING_NAME = re.compile(r"rat|star|score|overall|grade|review|vote|like", re.IGNORECASE)
 _SCALE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:-|\.\.|to|,|:)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -85,8 +86,8 @@ def feedback_line(
 ) -> str:
     """One line for users: ``explicit ratings 1-5 from column 'overall' (named as ...)``.
 
-    A named implicit value column whose values look like a rating scale (3 to 11 distinct
-    whole numbers in 0..10) gets a hint that ``--rating-col`` reads them as ratings.
+    A named implicit value column whose values look like a rating scale
+    (:func:`looks_like_ratings`) gets a hint that ``--rating-col`` reads them as ratings.
     """
     where = f" from column {choice.column!r}" if choice.column else ""
     if choice.explicit:
@@ -94,7 +95,7 @@ def feedback_line(
         how = "given" if scale is not None else "from the data, --rating-scale to set it"
         return f"{EXPLICIT} {lo:g}-{hi:g}{where} ({choice.reason}; scale {how})"
     line = f"{IMPLICIT}{where} ({choice.reason})"
-    if choice.maybe_ratings and looks_like_ratings(values):
+    if choice.maybe_ratings and looks_like_ratings(values, str(choice.column)):
         lo, hi = value_range(values)
         line += (
             f"; values {lo:g}-{hi:g} look like ratings: --rating-col {choice.column} "
@@ -110,13 +111,20 @@ def value_range(values: np.ndarray) -> tuple[float, float]:
     return (float(np.min(values)), float(np.max(values)))
 
 
-def looks_like_ratings(values: np.ndarray) -> bool:
-    """True for whole numbers in 0..10 with 3 to 11 distinct levels (a star or 0-10 scale)."""
+def looks_like_ratings(values: np.ndarray, column: str = "") -> bool:
+    """True when a value column looks like a rating scale: whole numbers that fill a usual
+    scale (every level of 1-5, 0-5, 1-10 or 0-10), or, under a rating-like name (overall,
+    stars, score, ...), any 3 to 11 whole levels in 0..10. Quantities rarely do either."""
     if len(values) == 0:
         return False
     levels = np.unique(values)
-    whole = bool(np.all(levels == np.floor(levels)))
-    return whole and 3 <= len(levels) <= 11 and levels[0] >= 0 and levels[-1] <= 10
+    if not (np.all(levels == np.floor(levels)) and 3 <= len(levels) <= 11):
+        return False
+    lo, hi = float(levels[0]), float(levels[-1])
+    if lo < 0 or hi > 10:
+        return False
+    full_scale = lo in (0.0, 1.0) and hi in (5.0, 10.0) and len(levels) == hi - lo + 1
+    return full_scale or bool(_RATING_NAME.search(column))
 
 
 def parse_scale(text: str | Iterable[float]) -> tuple[float, float]:
