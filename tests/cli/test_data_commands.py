@@ -84,3 +84,19 @@ def test_format_is_the_option_and_fmt_a_hidden_alias(tmp_path: Path) -> None:
     assert "--format" in helptext and "--fmt" not in helptext
     proc = run_cli("data", "describe", str(data), "--format", "tsv", "--fmt", "csv", check=False)
     assert proc.returncode == 2 and "disagree" in proc.stderr
+
+
+def test_event_weights_option(tmp_path: Path) -> None:
+    data = tmp_path / "events.csv"
+    data.write_text("visitorid,itemid,event\n1,10,view\n1,11,addtocart\n2,10,transaction\n")
+    base = ("data", "describe", str(data), "--user-col", "visitorid", "--item-col", "itemid")
+    stats = json.loads(
+        run_cli(*base, "--event-weights", "view=1,addtocart=2,transaction=8", "--json").stdout
+    )
+    assert stats["value"]["max"] == 8.0 and stats["value"]["mean"] == pytest.approx(11 / 3)
+    assert "addtocart 2, transaction 8" in stats["feedback"]
+    proc = run_cli(*base, "--event-weights", "view=1,addtocart", check=False)
+    assert proc.returncode == 2 and "expected TYPE=WEIGHT pairs" in proc.stderr
+    data.write_text("visitorid,itemid,event\n1,10,veiw\n")  # a typo, with weights given
+    proc = run_cli(*base, "--event-weights", "view=1", check=False)
+    assert proc.returncode == 2 and "expected a known event type" in proc.stderr

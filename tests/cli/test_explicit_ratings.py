@@ -37,7 +37,7 @@ def test_mf_trains_on_a_star_column_named_anything(
         "train", "--data", str(reviews), *REVIEW_COLUMNS, *options, "--model", "mf",
         "--set", "epochs=3", "--split", "random", "--out", str(tmp_path / "m"), "--quiet",
     )  # fmt: skip
-    assert "data: explicit ratings 1-5 from column 'overall' (named as the rating column" in (
+    assert "data: explicit ratings 1-5 from column 'overall': named as the rating column" in (
         proc.stdout.replace("\n", " ")
     )
     assert "rmse" in proc.stdout.lower()
@@ -126,3 +126,26 @@ def test_contradicting_rating_options_are_refused(reviews: Path) -> None:
         )  # fmt: skip
         assert proc.returncode == 2 and "--rating-col" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_evaluate_holds_the_test_ratings_to_the_models_threshold(
+    reviews: Path, tmp_path: Path
+) -> None:
+    run_cli(
+        "data", "split", str(reviews), *REVIEW_COLUMNS, "--rating-col", "overall",
+        "--method", "user", "--out", str(tmp_path / "split"),
+    )  # fmt: skip
+    run_cli(
+        "train", "--data", str(tmp_path / "split" / "train.csv"), "--positive-threshold", "4",
+        "--model", "ease", "--split", "none", "--out", str(tmp_path / "m"), "--quiet",
+    )  # fmt: skip
+    proc = run_cli(
+        "evaluate", "--model-dir", str(tmp_path / "m" / "ease"),
+        "--test", str(tmp_path / "split" / "test.csv"), "--json", str(tmp_path / "e.json"),
+    )  # fmt: skip
+    test = pd.read_csv(tmp_path / "split" / "test.csv")
+    liked = int((test["rating"] >= 4).sum())
+    assert f"{liked:,} of {len(test):,} test rows are such positives" in proc.stderr.replace(
+        "\n", " "
+    )
+    assert json.loads((tmp_path / "e.json").read_text())[0]["metrics"]["ndcg@10"] > 0

@@ -89,3 +89,16 @@ def test_looks_like_ratings() -> None:
     assert not looks_like_ratings(np.array([1.0, 1.0]), "stars")  # one level: a count
     assert not looks_like_ratings(np.array([0.5, 17.25, 3.0]), "score")
     assert not looks_like_ratings(np.arange(40.0), "rating")
+
+
+def test_event_weights_are_named_in_the_feedback_line(write) -> None:
+    """Retailrocket's events (view, addtocart, transaction) are all known types."""
+    path = write(
+        "events.csv",
+        "visitorid,itemid,event\n1,10,view\n1,11,addtocart\n2,10,transaction\n3,12,wishlist_add\n",
+    )
+    ds = read_interactions(path, columns=ColumnMap(user="visitorid", item="itemid"))
+    assert ds.frame["value"].tolist() == [1.0, 3.0, 5.0, 1.0]
+    assert "event weights of column 'event': " in ds.feedback
+    assert "addtocart 3" in ds.feedback and "transaction 5" in ds.feedback
+    assert "unknown types weigh 1: wishlist_add (--event-weights" in ds.feedback

@@ -55,10 +55,8 @@ def data_describe(
     feedback, and why.
     """
     from nextbuy.data.describe import describe
-    from nextbuy.data.sources import read_interactions
 
-    data_config = columns.data_config()
-    dataset = read_interactions(file, data_config.column_map(), format=data_config.format)
+    dataset = columns.read(file)
     stats = describe(dataset, positive_threshold)
     if as_json:
         console.print_json(json.dumps(stats, default=str))
@@ -91,11 +89,9 @@ def data_split(
     rating or value, timestamp), so ``nextbuy train --data OUT/train.csv`` and ``nextbuy
     evaluate --test OUT/test.csv`` read them without column options.
     """
-    from nextbuy.data.sources import read_interactions
     from nextbuy.data.split import split, split_frames, summary
 
-    data_config = columns.data_config()
-    dataset = read_interactions(file, data_config.column_map(), format=data_config.format)
+    dataset = columns.read(file)
     inter = dataset.to_interactions()
     train, test = split(inter, method, test_fraction=test_fraction, seed=seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from nextbuy.errors import ConfigError
 if TYPE_CHECKING:
     from nextbuy.config import Config, DataConfig
     from nextbuy.data.columns import ColumnMap
+    from nextbuy.data.dataset import Dataset
 
 ModelDir = Annotated[
     Path, typer.Option("--model-dir", help="MODELS_DIR/NAME (follows LATEST) or a version folder.")
@@ -55,6 +56,13 @@ RatingScale = Annotated[
 ]
 TimeCol = Annotated[str | None, typer.Option(help="Column holding timestamps.")]
 EventCol = Annotated[str | None, typer.Option(help="Column holding event types (view, ...).")]
+EventWeights = Annotated[
+    str | None,
+    typer.Option(
+        help="Implicit weight per event type, e.g. view=1,addtocart=3,transaction=5 "
+        "[default: view 1, cart 3, purchase 5, ...; unknown types 1]."
+    ),
+]
 PositiveThreshold = Annotated[
     float | None,
     typer.Option(
@@ -81,6 +89,7 @@ class Columns:
     rating_scale: str | None = None
     time_col: str | None = None
     event_col: str | None = None
+    event_weights: str | None = None
 
     def data_update(self) -> dict[str, Any]:
         """The :class:`~nextbuy.config.DataConfig` fields these options set (given ones only).
@@ -105,6 +114,8 @@ class Columns:
                 continue
             if key == "rating_col":
                 update.update(value_col=value, explicit=True)
+            elif key == "event_weights":
+                update[key] = _weights(value)
             else:
                 update["format" if key == "fmt" else key] = value
         return update
@@ -128,6 +139,13 @@ class Columns:
         """The columns as :func:`nextbuy.data.sources.read_interactions` takes them."""
         return self.data_config().column_map()
 
+    def read(self, path: Path) -> Dataset:
+        """Read ``path`` as these options say (no config file: ``data describe``, ``split``)."""
+        from nextbuy.data.sources import read_interactions
+
+        dc = self.data_config()
+        return read_interactions(path, dc.column_map(), dc.format, dc.event_weights)
+
     def config(self, path: Path | None, positive_threshold: float | None = None) -> Config:
         """The YAML config at ``path`` (or the default) with the options actually given.
 
@@ -142,6 +160,23 @@ class Columns:
         return cfg.model_copy(update={"data": data})
 
 
+def _weights(text: str) -> dict[str, float]:
+    """``view=1,cart=3`` as ``{"view": 1.0, "cart": 3.0}``; anything else is a usage error."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        kind, sep, weight = part.partition("=")
+        try:
+            out[kind.strip().lower()] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep or not kind.strip():
+            raise typer.BadParameter(
+                f"{part!r}: expected TYPE=WEIGHT pairs, e.g. view=1,cart=3",
+                param_hint="--event-weights",
+            )
+    return out
+
+
 #: The command-line form of each :class:`Columns` field (typer reads these from a signature).
 _COLUMN_OPTIONS = {
     "fmt": Format,
@@ -153,6 +188,7 @@ _COLUMN_OPTIONS = {
     "rating_scale": RatingScale,
     "time_col": TimeCol,
     "event_col": EventCol,
+    "event_weights": EventWeights,
 }
 _FORMAT_ALIAS = "fmt_alias"
 

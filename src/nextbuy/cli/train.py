@@ -115,15 +115,13 @@ def evaluate(
     """Evaluate a saved model on a test file, next to a baseline trained on the same data."""
     from nextbuy.artifacts import load_artifact
     from nextbuy.data.interactions import Interactions
-    from nextbuy.data.sources import read_interactions
     from nextbuy.evaluation import evaluate as run_evaluation
     from nextbuy.evaluation.report import results_json, results_table
     from nextbuy.models import registry
 
     artifact = load_artifact(model_dir)
     explicit = bool(artifact.manifest.get("explicit", artifact.model.predicts_ratings))
-    data_config = columns.data_config()
-    dataset = read_interactions(test, data_config.column_map(), format=data_config.format)
+    dataset = columns.read(test)
     trained = (artifact.manifest.get("config") or {}).get("data") or {}
     threshold = trained.get("positive_threshold")
     frame = dataset.frame
@@ -131,6 +129,12 @@ def evaluate(
         from nextbuy.data.feedback import positives
 
         frame = positives(frame, float(threshold))  # as the ranking model was trained
+        err_console.print(
+            f"note: the model learnt from ratings >= {float(threshold):g} (its "
+            f"--positive-threshold); {len(frame):,} of {len(dataset.frame):,} test rows are "
+            "such positives and the rest are left out",
+            highlight=False,
+        )
     train_inter = Interactions.from_csr(
         artifact.seen, user_map=artifact.user_map, item_map=artifact.item_map, explicit=explicit
     )

@@ -4,7 +4,7 @@ that name the file, the column and the first bad data row."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "purchase": 5.0,
     "buy": 5.0,
     "transaction": 5.0,
+    "addtocart": 3.0,  # Retailrocket's spelling
     "rating": 1.0,
 }
 
@@ -80,6 +81,7 @@ def canonical_frame(
             check_scale(out["value"].to_numpy(), columns.scale, source, value_col, raw[value_col])
     elif events is not None:
         out["value"] = event_values(events, source, str(event_col), event_weights)
+        choice = replace(choice, reason=event_reason(str(event_col), events, event_weights))
     else:
         out["value"] = np.ones(len(raw), dtype=np.float64)
 
@@ -101,7 +103,12 @@ def check_scale(
     outside = (values < lo) | (values > hi)
     if outside.any():
         pos = int(np.flatnonzero(outside)[0])
-        raise row_error(source, column, pos, f"a rating from {lo:g} to {hi:g}", raw.iat[pos])
+        err = row_error(source, column, pos, f"a rating from {lo:g} to {hi:g}", raw.iat[pos])
+        n = int(outside.sum())
+        raise DataError(
+            f"{err} ({n:,} of {len(values):,} rows are outside the --rating-scale; remove them "
+            "from the file or widen the scale)"
+        )
 
 
 # --------------------------------------------------------------------------- column validation
@@ -264,6 +271,22 @@ def event_column(series: pd.Series, source: str, column: str) -> pd.Series:
         pos = int(np.flatnonzero(empty)[0])
         raise row_error(source, column, pos, "an event type such as view or purchase", None)
     return s.reset_index(drop=True)
+
+
+def event_reason(column: str, events: pd.Series, event_weights: dict[str, float] | None) -> str:
+    """How events were weighed, in words: ``event weights of column 'event': view 1, ...``,
+    naming the types the weight table does not know (they weigh 1 with the defaults)."""
+    weights = {**DEFAULT_EVENT_WEIGHTS, **(event_weights or {})}
+    counts = events.value_counts()
+    known = [f"{kind} {weights[kind]:g}" for kind in counts.index if kind in weights]
+    unknown = [str(kind) for kind in counts.index if kind not in weights]
+    text = f"event weights of column {column!r}: {', '.join(known) or 'none known'}"
+    if unknown:
+        text += (
+            f"; unknown types weigh 1: {', '.join(unknown[:5])}"
+            f"{' ...' if len(unknown) > 5 else ''} (--event-weights TYPE=W,... sets them)"
+        )
+    return text
 
 
 def event_values(

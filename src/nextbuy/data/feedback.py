@@ -84,7 +84,7 @@ def choose_value(
 def feedback_line(
     choice: ValueChoice, values: np.ndarray, scale: tuple[float, float] | None
 ) -> str:
-    """One line for users: ``explicit ratings 1-5 from column 'overall' (named as ...)``.
+    """One line for users: ``explicit ratings 1-5 from column 'overall': named as ...``.
 
     A named implicit value column whose values look like a rating scale
     (:func:`looks_like_ratings`) gets a hint that ``--rating-col`` reads them as ratings.
@@ -92,9 +92,9 @@ def feedback_line(
     where = f" from column {choice.column!r}" if choice.column else ""
     if choice.explicit:
         lo, hi = scale if scale is not None else value_range(values)
-        how = "given" if scale is not None else "from the data, --rating-scale to set it"
-        return f"{EXPLICIT} {lo:g}-{hi:g}{where} ({choice.reason}; scale {how})"
-    line = f"{IMPLICIT}{where} ({choice.reason})"
+        how = "given" if scale is not None else "from the data (--rating-scale sets it)"
+        return f"{EXPLICIT} {lo:g}-{hi:g}{where}: {choice.reason}; scale {how}"
+    line = f"{IMPLICIT}{where}: {choice.reason}"
     if choice.maybe_ratings and looks_like_ratings(values, str(choice.column)):
         lo, hi = value_range(values)
         line += (

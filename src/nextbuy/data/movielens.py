@@ -43,7 +43,7 @@ def read_movielens(path: str | Path) -> Dataset:
     movies = ratings.parent / catalog_name
     catalog = read_items(movies) if movies.is_file() else None
     lo, hi = value_range(frame["value"].to_numpy())
-    feedback = f"{EXPLICIT} {lo:g}-{hi:g} (MovieLens ratings)"
+    feedback = f"{EXPLICIT} {lo:g}-{hi:g}: MovieLens ratings"
     return Dataset(frame, True, str(ratings), catalog=catalog, feedback=feedback)
 
 

@@ -45,8 +45,8 @@ NON_PRODUCT_CODES = frozenset(
 
 #: How retail data is read, in the words ``train`` and ``data describe`` print.
 RETAIL_FEEDBACK = (
-    f"{IMPLICIT} from Online Retail transactions (net quantity per customer and product; "
-    "cancellations netted, rows without a customer and non-product codes dropped)"
+    f"{IMPLICIT} from Online Retail transactions: net quantity per customer and product "
+    "(cancellations netted; rows without a customer and non-product codes dropped)"
 )
 #: The retail reader's own columns for each canonical field (column options may name these).
 RETAIL_COLUMNS = {
