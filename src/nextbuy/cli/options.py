@@ -32,8 +32,8 @@ Format = Annotated[
 ]
 #: ``--fmt``: the old spelling of ``--format``, still accepted, not shown.
 FormatAlias = Annotated[str | None, typer.Option("--fmt", hidden=True)]
-UserCol = Annotated[str | None, typer.Option(help="Column holding user IDs [default: user_id].")]
-ItemCol = Annotated[str | None, typer.Option(help="Column holding item IDs [default: item_id].")]
+UserCol = Annotated[str | None, typer.Option(help="Column holding user IDs (default: user_id).")]
+ItemCol = Annotated[str | None, typer.Option(help="Column holding item IDs (default: item_id).")]
 ValueCol = Annotated[
     str | None,
     typer.Option(help="Column holding the value: an implicit strength (quantity, clicks)."),
@@ -47,12 +47,12 @@ Explicit = Annotated[
     typer.Option(
         "--explicit/--implicit",
         help="Read --value-col (or a rating or value column) as ratings, or as implicit strengths "
-        "[default: ratings only in a column called 'rating'].",
+        "(default: ratings only in a column called 'rating').",
     ),
 ]
 RatingScale = Annotated[
     str | None,
-    typer.Option(help="Rating scale LOW-HIGH, e.g. 1-5 [default: the ratings' min and max]."),
+    typer.Option(help="Rating scale LOW-HIGH, e.g. 1-5 (default: the ratings' min and max)."),
 ]
 TimeCol = Annotated[str | None, typer.Option(help="Column holding timestamps.")]
 EventCol = Annotated[str | None, typer.Option(help="Column holding event types (view, ...).")]
@@ -60,7 +60,7 @@ EventWeights = Annotated[
     str | None,
     typer.Option(
         help="Implicit weight per event type, e.g. view=1,addtocart=3,transaction=5 "
-        "[default: view 1, cart 3, purchase 5, ...; unknown types 1]."
+        "(default: view 1, cart 3, purchase 5, ...; unknown types 1)."
     ),
 ]
 PositiveThreshold = Annotated[
