@@ -1,5 +1,6 @@
-"""A new item in a model trained without a catalog (issue 11, item 8): its similar-items list is
-empty and says why, and the other items' lists keep working (no 500)."""
+"""Empty answers say why (issue 11, item 8): a new item in a model trained without a catalog has
+no similar items and a note (the other items' lists keep working, no 500), and explanations
+asked of a blend come back with a note naming the models that can explain."""
 
 from __future__ import annotations
 
@@ -40,3 +41,22 @@ def test_new_item_without_attributes(
         assert other.status_code == 200, other.text
         assert len(other.json()["items"]) == 5 and other.json().get("note") is None
         assert "brand-new" not in {x["item_id"] for x in other.json()["items"]}
+
+
+def test_explain_on_a_blend_says_why_there_are_no_reasons(
+    online_shop: OnlineShop, tmp_path: Path, sqlite_url: str
+) -> None:
+    train = Interactions.from_frame(online_shop.events)
+    params = {"components": {"ease": {}, "itemknn": {}}, "weights": {"ease": 1.0, "itemknn": 1.0}}
+    model = registry.create("blend", **params).fit(train)
+    save_artifact(model, train, tmp_path, "blend")
+    settings = ServingSettings(
+        model_dir=tmp_path / "blend", database_url=sqlite_url, api_key=API_KEY, sync_interval_s=0
+    )
+    user = online_shop.events["user_id"].iloc[0]
+    with TestClient(create_app(settings)) as client:
+        body = client.post("/recommend", json={"user_id": user, "k": 3, "explain": True}).json()
+    assert body["strategy"] == "personalized" and len(body["recommendations"]) == 3
+    assert all(item["because"] == [] for item in body["recommendations"])
+    assert body["explain_note"].startswith("blend does not break its scores down by past items")
+    assert "ease" in body["explain_note"]
