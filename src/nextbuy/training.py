@@ -80,16 +80,13 @@ def ranking_feedback(
     """
     threshold = config.data.positive_threshold
     if threshold is None:
+        note = ""
         if explicit and not predicts_ratings:
-            return (
-                frame,
-                explicit,
-                (
-                    f"{model} ranks items: every rating counts as a positive weighted by its "
-                    "value (--positive-threshold 4 keeps only ratings >= 4)"
-                ),
+            note = (
+                f"{model} ranks items: every rating counts as a positive weighted by its value "
+                "(--positive-threshold 4 keeps only ratings >= 4)"
             )
-        return frame, explicit, ""
+        return frame, explicit, note
     if not explicit:
         raise ConfigError(
             f"--positive-threshold {threshold:g} turns ratings into positives, but the data "
@@ -102,14 +99,8 @@ def ranking_feedback(
     kept = positives(frame, threshold)
     if kept.empty:
         raise DataError(f"no rating is >= {threshold:g} (--positive-threshold)")
-    return (
-        kept,
-        False,
-        (
-            f"{model} learns from ratings >= {threshold:g} as positives "
-            f"({len(kept):,} of {len(frame):,} rows)"
-        ),
-    )
+    note = f"{model} learns from ratings >= {threshold:g} as positives"
+    return kept, False, f"{note} ({len(kept):,} of {len(frame):,} rows)"
 
 
 def load_store_frame(
