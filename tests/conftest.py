@@ -1,7 +1,9 @@
-"""Shared fixtures: a small synthetic shop on disk, built once per test session."""
+"""Shared fixtures: a small synthetic shop on disk, built once per test session, and the
+live PostgreSQL server the store tests use when it is there."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -10,6 +12,51 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+#: The PostgreSQL server of the store tests (database ``test``); the variable points them
+#: elsewhere. Without a server they skip, unless NEXTBUY_REQUIRE_POSTGRES=1 (CI) fails them.
+PG_URL = os.environ.get(
+    "NEXTBUY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = "NEXTBUY_REQUIRE_POSTGRES"
+
+
+@functools.lru_cache(maxsize=4)
+def postgres_problem(url: str) -> str | None:
+    """None when the server at ``url`` accepts a connection, else why not (one line)."""
+    try:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        parts = make_url(url)
+        psycopg.connect(
+            host=parts.host,
+            port=parts.port or 5432,
+            dbname=parts.database,
+            user=parts.username,
+            password=parts.password,
+            connect_timeout=3,
+        ).close()
+    except Exception as exc:  # any failure to connect means "not here"
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+def require_postgres() -> str:
+    """The live server's URL; skips the test when it is unreachable, or fails it when
+    NEXTBUY_REQUIRE_POSTGRES=1 says the server must be there (CI)."""
+    problem = postgres_problem(PG_URL)
+    if problem is None:
+        return PG_URL
+    from sqlalchemy.engine import make_url
+
+    where = make_url(PG_URL).render_as_string(hide_password=True)
+    if os.environ.get(REQUIRE_POSTGRES) == "1":
+        pytest.fail(f"PostgreSQL at {where} is required ({REQUIRE_POSTGRES}=1): {problem}")
+    pytest.skip(
+        f"PostgreSQL at {where} is not reachable ({problem}); "
+        f"set {REQUIRE_POSTGRES}=1 to fail instead"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -10,20 +10,7 @@ from sqlalchemy import text
 
 from nextbuy.store import EventStore
 from nextbuy.store.events import StoreError
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(
-            "host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3
-        ).close()
-        return True
-    except Exception:
-        return False
+from tests.conftest import require_postgres
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -33,13 +20,12 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[EventStore]:
         yield s
         s.close()
         return
-    if not _pg_available():
-        pytest.fail("PostgreSQL at 127.0.0.1:5432 (database test) is required and not reachable")
+    pg_url = require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = EventStore(PG_URL, migrate=False)
+    admin = EventStore(pg_url, migrate=False)
     with admin.engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    s = EventStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    s = EventStore(f"{pg_url}?options=-csearch_path%3D{schema}")
     yield s
     s.close()
     with admin.engine.begin() as conn:

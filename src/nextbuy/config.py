@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nextbuy.errors import ConfigError
+from nextbuy.errors import ConfigError, NextBuyError
+
+if TYPE_CHECKING:
+    from nextbuy.data.columns import ColumnMap
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.yaml"
 
@@ -19,7 +22,7 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    """How to read the interaction file: format and column names."""
+    """How to read the interaction file: format, column names, ratings or implicit feedback."""
 
     format: str | None = None
     user_col: str = "user_id"
@@ -27,10 +30,40 @@ class DataConfig(_Strict):
     value_col: str | None = None
     time_col: str | None = None
     event_col: str | None = None
+    explicit: bool | None = None
+    rating_scale: tuple[float, float] | None = None
+    positive_threshold: float | None = None
     event_weights: dict[str, float] | None = None
     min_user_interactions: int = Field(default=1, ge=1)
     min_item_interactions: int = Field(default=1, ge=1)
     kcore: bool = False
+
+    @field_validator("rating_scale", mode="before")
+    @classmethod
+    def _scale(cls, value: Any) -> Any:
+        """``"1-5"`` (the CLI's form) or ``[1, 5]``; low below high."""
+        if value is None:
+            return None
+        from nextbuy.data.feedback import parse_scale
+
+        try:
+            return parse_scale(value)
+        except NextBuyError as exc:
+            raise ValueError(str(exc)) from None
+
+    def column_map(self) -> ColumnMap:
+        """The columns as :func:`nextbuy.data.sources.read_interactions` takes them."""
+        from nextbuy.data.columns import ColumnMap
+
+        return ColumnMap(
+            user=self.user_col,
+            item=self.item_col,
+            value=self.value_col,
+            time=self.time_col,
+            event=self.event_col,
+            explicit=self.explicit,
+            scale=self.rating_scale,
+        )
 
 
 class SplitConfig(_Strict):

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from nextbuy.config import Config
+from nextbuy.data.dataset import Dataset
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError, DataError
 from nextbuy.models.base import Recommender
@@ -31,26 +32,28 @@ class TrainResult:
     n_train: int = 0
     n_test: int = 0
     evaluations: list[Any] = field(default_factory=list)
+    feedback: str = ""  # how the data was read (explicit ratings / implicit feedback) and used
 
 
 def load_dataset(
     data: Path | str, config: Config, items: Path | str | None = None
 ) -> tuple[pd.DataFrame, bool, pd.DataFrame | None, str]:
     """Read interactions (+ catalog) with the config's column mapping and filters."""
+    dataset = load_data(data, config, items)
+    return dataset.frame, dataset.explicit, dataset.catalog, dataset.source
+
+
+def load_data(data: Path | str, config: Config, items: Path | str | None = None) -> Dataset:
+    """:func:`load_dataset` as a :class:`Dataset` (which also says how the values were read)."""
+    from dataclasses import replace
+
     from nextbuy.data.catalog import read_catalog
     from nextbuy.data.filters import filter_min_counts
-    from nextbuy.data.sources import ColumnMap, read_interactions
+    from nextbuy.data.sources import read_interactions
 
     dc = config.data
-    columns = ColumnMap(
-        user=dc.user_col,
-        item=dc.item_col,
-        value=dc.value_col,
-        time=dc.time_col,
-        event=dc.event_col,
-    )
     dataset = read_interactions(
-        data, columns=columns, format=dc.format, event_weights=dc.event_weights
+        data, columns=dc.column_map(), format=dc.format, event_weights=dc.event_weights
     )
     frame = dataset.frame
     if dc.min_user_interactions > 1 or dc.min_item_interactions > 1 or dc.kcore:
@@ -63,7 +66,41 @@ def load_dataset(
                 f"{dc.min_user_interactions}, per item {dc.min_item_interactions})"
             )
     catalog = read_catalog(items) if items is not None else dataset.catalog
-    return frame, dataset.explicit, catalog, dataset.source
+    return replace(dataset, frame=frame, catalog=catalog)
+
+
+def ranking_feedback(
+    frame: pd.DataFrame, explicit: bool, config: Config, model: str, predicts_ratings: bool
+) -> tuple[pd.DataFrame, bool, str]:
+    """Ratings as a ranking model should see them: (frame, explicit, a line saying what).
+
+    With ``data.positive_threshold`` a ranking model learns from the ratings at or above it,
+    each a positive of value 1 (a 1-star review is no vote for the item); a rating model keeps
+    every rating and is evaluated with those at or above it as the relevant items.
+    """
+    threshold = config.data.positive_threshold
+    if threshold is None:
+        note = ""
+        if explicit and not predicts_ratings:
+            note = (
+                f"{model} ranks items: every rating counts as a positive weighted by its value "
+                "(--positive-threshold 4 keeps only ratings >= 4)"
+            )
+        return frame, explicit, note
+    if not explicit:
+        raise ConfigError(
+            f"--positive-threshold {threshold:g} turns ratings into positives, but the data "
+            "holds implicit feedback; name the rating column with --rating-col COLUMN"
+        )
+    if predicts_ratings:
+        return frame, explicit, f"ratings >= {threshold:g} are the relevant items in evaluation"
+    from nextbuy.data.feedback import positives
+
+    kept = positives(frame, threshold)
+    if kept.empty:
+        raise DataError(f"no rating is >= {threshold:g} (--positive-threshold)")
+    note = f"{model} learns from ratings >= {threshold:g} as positives"
+    return kept, False, f"{note} ({len(kept):,} of {len(frame):,} rows)"
 
 
 def load_store_frame(
@@ -102,7 +139,8 @@ def split_frame(
     """Index the frame and hold out a test set as ``config.split`` says (None for "none")."""
     from nextbuy.data.split import split
 
-    inter = Interactions.from_frame(frame, explicit=explicit, source=source)
+    scale = config.data.rating_scale if explicit else None
+    inter = Interactions.from_frame(frame, explicit=explicit, source=source, rating_scale=scale)
     sc = config.split
     if sc.method == "none":
         return inter, None
@@ -151,10 +189,17 @@ def train_model(
     report("reading data", 0.0)
     if data is None and database_url is None:
         raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
+    model_cls = registry.get(cfg.model.name)
+    estimator = model_cls(**cfg.model_params())  # bad hyper-parameters fail before any reading
+    feedback = ""
     if data is not None:
-        frame, explicit, catalog, source = load_dataset(data, cfg, items)
+        dataset = load_data(data, cfg, items)
+        frame, explicit, catalog, source = (
+            dataset.frame, dataset.explicit, dataset.catalog, dataset.source
+        )  # fmt: skip
+        feedback = dataset.feedback
     else:
-        explicit = registry.get(cfg.model.name).predicts_ratings
+        explicit = model_cls.predicts_ratings
         frame, source = pd.DataFrame(), "event store"
         catalog = None
         if items is not None:
@@ -167,22 +212,33 @@ def train_model(
         last_event_id = stored.attrs.get("event_store_last_id")
         frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
         source = f"{source} + event store" if data is not None else source
+    if model_cls.predicts_ratings and not explicit:
+        raise ConfigError(
+            f"model {cfg.model.name!r} predicts ratings but {source} holds implicit feedback; "
+            "name the rating column with --rating-col COLUMN (or --explicit --value-col "
+            "COLUMN), or use a ranking model such as als, ials or ease"
+        )
+    was_explicit = explicit
+    frame, explicit, use = ranking_feedback(
+        frame, explicit, cfg, cfg.model.name, model_cls.predicts_ratings
+    )
+    feedback = "; ".join(x for x in (feedback, use) if x)
+    scale = cfg.data.rating_scale if explicit else None
     if test is not None:
-        train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
+        train_inter = Interactions.from_frame(
+            frame, explicit=explicit, source=source, rating_scale=scale
+        )
         test_frame, _, _, test_source = load_dataset(test, cfg)
+        if was_explicit and not explicit:  # the test file's ratings become positives too
+            test_frame, _, _ = ranking_feedback(
+                test_frame, True, cfg, cfg.model.name, model_cls.predicts_ratings
+            )
         test_inter: Interactions | None = Interactions.from_frame(
             test_frame, explicit=explicit, source=test_source
         )
     else:
         train_inter, test_inter = split_frame(frame, explicit, cfg, source)
-
-    model_cls = registry.get(cfg.model.name)
-    if model_cls.predicts_ratings and not explicit:
-        raise ConfigError(
-            f"model {cfg.model.name!r} predicts ratings but {source} holds implicit events; "
-            "pass --value-col rating (or a file with a 'rating' column), or use als/bpr/ease"
-        )
-    estimator = model_cls(**cfg.model_params())
+    relevant = cfg.data.positive_threshold if explicit else None
     report("fitting", 0.1)
     started = time.perf_counter()
     valid = None
@@ -194,14 +250,18 @@ def train_model(
     baseline_metrics: dict[str, float] = {}
     evaluations: list[Any] = []
     if test_inter is not None and len(test_inter) > 0:
-        result = evaluate(estimator, train_inter, test_inter, k=cfg.evaluation.k)
+        result = evaluate(
+            estimator, train_inter, test_inter, k=cfg.evaluation.k, relevance_threshold=relevant
+        )
         result.fit_seconds = fit_seconds
         metrics = dict(result.metrics)
         evaluations.append(result)
         baseline_name = cfg.evaluation.baseline
         if baseline_name and baseline_name != cfg.model.name:
             baseline = registry.create(baseline_name).fit(train_inter)
-            base_result = evaluate(baseline, train_inter, test_inter, k=cfg.evaluation.k)
+            base_result = evaluate(
+                baseline, train_inter, test_inter, k=cfg.evaluation.k, relevance_threshold=relevant
+            )
             baseline_metrics = dict(base_result.metrics)
             evaluations.append(base_result)
 
@@ -236,4 +296,5 @@ def train_model(
         n_train=len(train_inter),
         n_test=0 if test_inter is None else len(test_inter),
         evaluations=evaluations,
+        feedback=feedback,
     )

@@ -39,6 +39,9 @@ class TuneResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     config_path: Path | None = None
     plot_path: Path | None = None
+    #: (what, value) of a trivial reference on the same validation slices: popularity for
+    #: ranking metrics, the mean training rating for rmse/mae. A trial below it learnt nothing.
+    reference: tuple[str, float] | None = None
 
 
 def validation_split(
@@ -99,9 +102,12 @@ def tune(
     if metric in ("rmse", "mae") and not model_cls.predicts_ratings:
         raise ConfigError(f"{metric} needs a rating model (mf, bpmf); {model!r} ranks items")
     if metric in ("rmse", "mae") and not train.explicit:
-        raise ConfigError(f"{metric} needs explicit ratings; pass --value-col rating")
+        raise ConfigError(
+            f"{metric} needs explicit ratings; name the rating column with --rating-col COLUMN"
+        )
     if folds < 1:
         raise ConfigError(f"folds must be >= 1, not {folds}")
+    model_cls(**(base_params or {}))  # a bad --set or config value: one ConfigError, no trial
     carves = [validation_split(train, metric, seed=seed + f) for f in range(folds)]
     k = int(metric.split("@")[1]) if "@" in metric else 10
     maximize = METRICS[metric]
@@ -188,7 +194,32 @@ def tune(
         best_params=dict(best.user_attrs["params"]),
         best_value=float(best.value),
         trials=records,
+        reference=reference(carves, metric, k),
     )
+
+
+def reference(
+    carves: list[tuple[Interactions, Interactions]], metric: str, k: int = 10
+) -> tuple[str, float]:
+    """``metric`` of the trivial reference, averaged over the (fit, validation) slices.
+
+    Ranking metrics: popularity fitted on the fit part. rmse/mae: every validation rating
+    predicted as the mean training rating.
+    """
+    from nextbuy.evaluation import evaluate
+    from nextbuy.models import registry
+
+    values = []
+    for fit_part, valid in carves:
+        if metric in ("rmse", "mae"):
+            errors = valid.values.astype(np.float64) - float(np.mean(fit_part.values))
+            value = np.sqrt(np.mean(errors**2)) if metric == "rmse" else np.mean(np.abs(errors))
+            values.append(float(value))
+        else:
+            popular = registry.create("popularity").fit(fit_part)
+            values.append(float(evaluate(popular, fit_part, valid, k=k).metrics[metric]))
+    name = "mean rating" if metric in ("rmse", "mae") else "popularity"
+    return name, float(np.mean(values))
 
 
 def write_config(result: TuneResult, path: Path, base: Config | None = None) -> Path:
@@ -232,6 +263,9 @@ def plot_trials(result: TuneResult, path: Path) -> Path:
             label="pruned (last value)",
         )
     ax.step(numbers, best, where="post", label="best so far", color="#dd8452")
+    if result.reference is not None:
+        name, value = result.reference
+        ax.axhline(value, color="#55a868", linestyle="--", label=f"{name} (reference)")
     ax.set_xlabel("trial")
     ax.set_ylabel(result.metric)
     ax.set_title(f"nextbuy tune: {result.model}, {result.metric} on validation")

@@ -85,4 +85,5 @@ def test_similar_batch_predict(als_dir: Path, shop_dir: Path, tmp_path: Path) ->
         str(tmp_path / "pred.csv"),
     )
     pred = pd.read_csv(tmp_path / "pred.csv")
-    assert list(pred.columns) == ["user_id", "item_id", "prediction"] and len(pred) == 2
+    assert list(pred.columns) == ["user_id", "item_id", "prediction", "strategy"]
+    assert len(pred) == 2 and pred["strategy"].tolist() == ["personalized", "fallback"]

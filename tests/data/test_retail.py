@@ -107,3 +107,36 @@ def test_xlsx_needs_openpyxl(write, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if not installed
     with pytest.raises(DataError, match="needs openpyxl"):
         read_retail(write("Online Retail.xlsx", b"PK\x03\x04"))
+
+
+def test_column_options_naming_the_retail_columns_keep_the_netting(write) -> None:
+    """Issue 11: column flags on a retail file used to turn its cleaning off silently."""
+    from nextbuy.data.columns import ColumnMap
+
+    path = write("retail.csv", HEADER + ROWS)
+    cols = ColumnMap(user="CustomerID", item="StockCode", value="Quantity", time="InvoiceDate")
+    ds = read_interactions(path, columns=cols)
+    assert ds.frame["value"].tolist() == [2.0, 1.0, 7.0]  # netted, as without the options
+    assert ds.feedback.startswith("implicit feedback from Online Retail transactions")
+
+
+@pytest.mark.parametrize(
+    ("columns", "words"),
+    [
+        ({"user": "Country", "item": "StockCode"}, "user column 'Country'"),
+        ({"user": "CustomerID", "item": "Description"}, "item column 'Description'"),
+        ({"user": "CustomerID", "item": "StockCode", "value": "UnitPrice"}, "value column"),
+    ],
+)
+def test_other_column_options_on_a_retail_file_say_so(write, columns, words) -> None:
+    from nextbuy.data.columns import ColumnMap
+
+    path = write("retail.csv", HEADER + ROWS)
+    with pytest.raises(DataError, match="looks like Online Retail transactions") as err:
+        read_interactions(path, columns=ColumnMap(**columns))
+    assert words in str(err.value) and "--format csv" in str(err.value)
+    if columns["user"] == "Country":  # asked for a plain table, it is one (every row kept)
+        plain = read_interactions(path, columns=ColumnMap(**columns), format="csv")
+        assert len(plain.frame) == len(ROWS.splitlines())
+    with pytest.raises(DataError, match="is read as --format retail"):
+        read_interactions(path, columns=ColumnMap(**columns), format="retail")

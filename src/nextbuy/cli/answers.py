@@ -27,6 +27,8 @@ app = typer.Typer()
 BATCH_USERS = 10_000
 #: Columns of ``nextbuy batch`` files, one row per recommended item.
 BATCH_COLUMNS = ["user_id", "rank", "item_id", "score", "strategy"]
+#: Columns of ``nextbuy predict --pairs`` files, one row per input pair.
+PREDICT_COLUMNS = ["user_id", "item_id", "prediction", "strategy"]
 
 
 @app.command()
@@ -142,7 +144,8 @@ def predict(
     """One prediction per (user_id, item_id) row: a rating for explicit models, else a score.
 
     With --user and --item: one pair, printed as POST /predict/rating answers it. An item the
-    model does not know is an error (exit 2), as it is a 404 over HTTP.
+    model does not know is an error (exit 2), as it is a 404 over HTTP; in a --pairs file
+    such a row gets an empty prediction and the strategy unknown_item instead.
     """
     from nextbuy.cli.service import open_service
 
@@ -166,17 +169,33 @@ def predict(
 
 
 def _predict_file(served: Served, pairs: Path, out: Path) -> None:
-    """Predict every (user_id, item_id) row of ``pairs`` into ``out``."""
+    """Predict every (user_id, item_id) row of ``pairs`` into ``out``, with its strategy.
+
+    A row whose item the model does not know gets an empty prediction and the strategy
+    ``unknown_item`` (one such row does not abort the file); unknown users get ``fallback``.
+    """
+    from nextbuy.cli.service import UNKNOWN_ITEM
     from nextbuy.tables import read_pairs, write_frame
 
     frame = read_pairs(pairs)
     answers = [
-        served.predict(u, i) for u, i in zip(frame["user_id"], frame["item_id"], strict=True)
+        served.predict_row(u, i) for u, i in zip(frame["user_id"], frame["item_id"], strict=True)
     ]
-    frame["prediction"] = [answer["prediction"] for answer in answers]
-    write_frame(frame[["user_id", "item_id", "prediction"]], out)
-    n_fallback = sum(answer["strategy"] == "fallback" for answer in answers)
+    frame["prediction"] = _floats([answer["prediction"] for answer in answers])
+    frame["strategy"] = [answer["strategy"] for answer in answers]
+    write_frame(frame[PREDICT_COLUMNS], out)
+    counts = frame["strategy"].value_counts()
+    n_fallback, n_unknown = int(counts.get("fallback", 0)), int(counts.get(UNKNOWN_ITEM, 0))
+    notes = [f"{n_fallback:,} fallbacks: users the model cannot score"] if n_fallback else []
+    if n_unknown:
+        notes.append(f"{n_unknown:,} {UNKNOWN_ITEM}: items it does not know, left empty")
     console.print(
-        f"wrote {len(frame):,} predictions to {out}"
-        + (f" ({n_fallback:,} fallbacks: users the model cannot score)" if n_fallback else "")
+        f"wrote {len(frame):,} predictions to {out}" + (f" ({'; '.join(notes)})" if notes else "")
     )
+
+
+def _floats(values: list[float | None]) -> Any:
+    """Predictions as a float column, NaN (an empty CSV cell) where there is none."""
+    import numpy as np
+
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)

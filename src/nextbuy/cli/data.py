@@ -1,4 +1,4 @@
-"""``nextbuy data generate|describe|fetch``: make, inspect and download interaction data."""
+"""``nextbuy data generate|describe|split|fetch``: make, inspect, split and download data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nextbuy.cli.options import Columns, with_columns
+from nextbuy.cli.options import Columns, PositiveThreshold, with_columns
 from nextbuy.cli.output import console, err_console, print_fields
 
 app = typer.Typer(help="Generate, describe and fetch datasets.", no_args_is_help=True)
@@ -46,18 +46,59 @@ def data_generate(
 def data_describe(
     file: Annotated[Path, typer.Argument(help="Interaction file or MovieLens folder.")],
     columns: Columns = Columns(),
+    positive_threshold: PositiveThreshold = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Counts, density, popularity concentration and time range of an interaction file."""
-    from nextbuy.data.describe import describe
-    from nextbuy.data.sources import read_interactions
+    """Counts, density, popularity concentration and time range of an interaction file.
 
-    dataset = read_interactions(file, columns.column_map(), format=columns.fmt)
-    stats = describe(dataset)
+    The first line says whether the values were read as explicit ratings or implicit
+    feedback, and why.
+    """
+    from nextbuy.data.describe import describe
+
+    dataset = columns.read(file)
+    stats = describe(dataset, positive_threshold)
     if as_json:
         console.print_json(json.dumps(stats, default=str))
         return
+    console.print(f"data: {stats.pop('feedback')}", highlight=False)
     print_fields(_flatten(stats), f"{file}", key_header="statistic")
+
+
+@app.command("split")
+@with_columns
+def data_split(
+    file: Annotated[Path, typer.Argument(help="Interaction file or MovieLens folder.")],
+    out: Annotated[Path, typer.Option(help="Folder for train.csv and test.csv.")],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="time (global cutoff), user (a share of each user's rows), random, or last "
+            "(each user's latest row)."
+        ),
+    ] = "time",
+    test_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of rows held out (not for last).")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the random and per-user splits.")] = 42,
+    columns: Columns = Columns(),
+) -> None:
+    """Split an interaction file into OUT/train.csv and OUT/test.csv for train and evaluate.
+
+    Both files hold one row per user-item pair in NextBuy's own columns (user_id, item_id,
+    rating or value, timestamp), so ``nextbuy train --data OUT/train.csv`` and ``nextbuy
+    evaluate --test OUT/test.csv`` read them without column options.
+    """
+    from nextbuy.data.split import split, split_frames, summary
+
+    dataset = columns.read(file)
+    inter = dataset.to_interactions()
+    train, test = split(inter, method, test_fraction=test_fraction, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = split_frames(train, test, out)
+    console.print(f"data: {dataset.feedback}", highlight=False)
+    console.print(summary(inter, train, test, method, test_fraction, seed), highlight=False)
+    console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
 
 
 def _flatten(stats: dict[str, Any], prefix: str = "") -> dict[str, Any]:

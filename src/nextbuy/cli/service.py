@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nextbuy.errors import NextBuyError
+from nextbuy.serving.errors import UnknownItemError
 from nextbuy.serving.options import RecommendOptions as Options
 from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 
 T = TypeVar("T")
+
+#: ``strategy`` of a ``predict --pairs`` row whose item the model does not know.
+UNKNOWN_ITEM = "unknown_item"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,15 @@ class Served:
     def predict(self, user_id: str, item_id: str) -> dict[str, Any]:
         """The answer of ``POST /predict/rating``."""
         return _asked(lambda: self.service.predict(user_id, item_id))
+
+    def predict_row(self, user_id: str, item_id: str) -> dict[str, Any]:
+        """:meth:`predict`, except that an item the model does not know (a 404 over HTTP)
+        gives ``prediction: None`` and ``strategy: "unknown_item"`` instead of an error, so one
+        such row does not abort a whole ``--pairs`` file."""
+        try:
+            return self.service.predict(user_id, item_id)
+        except UnknownItemError:
+            return {"prediction": None, "strategy": UNKNOWN_ITEM}
 
     def user_ids(self) -> list[str]:
         """Every user the model was trained on, in index order (``nextbuy batch`` default)."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nextbuy.cli.options import Columns, K, ModelDir, with_columns
+from nextbuy.cli.options import Columns, K, ModelDir, PositiveThreshold, with_columns
 from nextbuy.cli.output import console, err_console
 from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_train
 
@@ -49,6 +49,7 @@ def train(
     test: Annotated[Path | None, typer.Option(help="Bring-your-own test file.")] = None,
     name: Annotated[str | None, typer.Option(help="Model name (default: the model type).")] = None,
     columns: Columns = Columns(),
+    positive_threshold: PositiveThreshold = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     engine: Engine = "local",
     spark_master: SparkMaster = "local[*]",
@@ -60,7 +61,7 @@ def train(
     from nextbuy.evaluation.report import results_table
     from nextbuy.training import train_model
 
-    cfg = columns.config(config)
+    cfg = columns.config(config, positive_threshold)
     if split is not None and split not in ("random", "user", "time", "last", "none"):
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
@@ -85,6 +86,8 @@ def train(
         show_progress=not quiet,
         database_url=database_url,
     )
+    if result.feedback:
+        console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
         from nextbuy.demo import COMPACT_METRICS
 
@@ -112,33 +115,49 @@ def evaluate(
     """Evaluate a saved model on a test file, next to a baseline trained on the same data."""
     from nextbuy.artifacts import load_artifact
     from nextbuy.data.interactions import Interactions
-    from nextbuy.data.sources import read_interactions
     from nextbuy.evaluation import evaluate as run_evaluation
     from nextbuy.evaluation.report import results_json, results_table
     from nextbuy.models import registry
 
     artifact = load_artifact(model_dir)
     explicit = bool(artifact.manifest.get("explicit", artifact.model.predicts_ratings))
-    dataset = read_interactions(test, columns.column_map(), format=columns.fmt)
+    dataset = columns.read(test)
+    trained = (artifact.manifest.get("config") or {}).get("data") or {}
+    threshold = trained.get("positive_threshold")
+    frame = dataset.frame
+    if threshold is not None and dataset.explicit and not explicit:
+        from nextbuy.data.feedback import positives
+
+        frame = positives(frame, float(threshold))  # as the ranking model was trained
+        err_console.print(
+            f"note: the model learnt from ratings >= {float(threshold):g} (its "
+            f"--positive-threshold); {len(frame):,} of {len(dataset.frame):,} test rows are "
+            "such positives and the rest are left out",
+            highlight=False,
+        )
     train_inter = Interactions.from_csr(
         artifact.seen, user_map=artifact.user_map, item_map=artifact.item_map, explicit=explicit
     )
+    # test keeps its own ID maps: the evaluation counts (and reports) what the model never saw
     test_inter = Interactions.from_frame(
-        dataset.frame,
-        explicit=dataset.explicit,
-        user_map=artifact.user_map,
-        item_map=artifact.item_map,
-        unknown="drop",
-        source=dataset.source,
+        frame, explicit=dataset.explicit and explicit, source=dataset.source
     )
-    dropped = len(dataset.frame) - len(test_inter)
-    results = [run_evaluation(artifact.model, train_inter, test_inter, k=k)]
+    relevant = float(threshold) if threshold is not None and test_inter.explicit else None
+    results = [
+        run_evaluation(artifact.model, train_inter, test_inter, k=k, relevance_threshold=relevant)
+    ]
     if baseline and baseline != artifact.model.name:
         base = registry.create(baseline).fit(train_inter)
-        results.append(run_evaluation(base, train_inter, test_inter, k=k))
+        results.append(
+            run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
+        )
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
-    if dropped:
-        err_console.print(f"note: {dropped:,} test rows name users or items the model never saw")
+    unknown = results[0].n_test_unknown
+    if unknown:
+        err_console.print(
+            f"note: {unknown:,} of {len(test_inter):,} test user-item pairs name users or items "
+            "the model never saw (n_test_unknown); they are left out of the metrics"
+        )
     if json_out is not None:
         json_out.write_text(json.dumps(results_json(results), indent=2))
 
@@ -157,18 +176,36 @@ def tune(
     plot: Annotated[Path | None, typer.Option(help="PNG of metric by trial.")] = None,
     config: Annotated[Path | None, typer.Option(help="Base YAML config.")] = None,
     seed: Annotated[int, typer.Option(help="Sampler and validation-split seed.")] = 42,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Fixed hyper-parameter key=value (the search may vary it)."),
+    ] = None,
     columns: Columns = Columns(),
+    positive_threshold: PositiveThreshold = None,
 ) -> None:
     """Tune hyper-parameters with Optuna on a validation slice of DATA; write the best config."""
+    from nextbuy.config import parse_overrides
     from nextbuy.data.interactions import Interactions
-    from nextbuy.training import load_dataset
+    from nextbuy.models import registry
+    from nextbuy.training import load_data, ranking_feedback
     from nextbuy.tuning import plot_trials, write_config
     from nextbuy.tuning import tune as run_tune
 
-    cfg = columns.config(config)
-    frame, explicit, _, source = load_dataset(data, cfg)
-    train_inter = Interactions.from_frame(frame, explicit=explicit, source=source)
-    base = {**cfg.models.get(model, {})}
+    cfg = columns.config(config, positive_threshold)
+    model_cls = registry.get(model)
+    base = {**cfg.models.get(model, {}), **parse_overrides(set_ or [])}
+    model_cls(**base)  # a bad --set or config value: one line, before reading any data
+    dataset = load_data(data, cfg)
+    frame, explicit, use = ranking_feedback(
+        dataset.frame, dataset.explicit, cfg, model, model_cls.predicts_ratings
+    )
+    feedback = "; ".join(x for x in (dataset.feedback, use) if x)
+    console.print(f"data: {feedback}", highlight=False)
+    scale = cfg.data.rating_scale if explicit else None
+    source = dataset.source
+    train_inter = Interactions.from_frame(
+        frame, explicit=explicit, source=source, rating_scale=scale
+    )
     table = Table(title=f"tuning {model} on {source}: {metric} on validation")
     for col in ("trial", metric, "seconds", "params"):
         table.add_column(col, justify="left" if col == "params" else "right")
@@ -200,6 +237,12 @@ def tune(
             json.dumps(changed, default=str),
         )
     console.print(table)
+    if result.reference is not None:
+        what, value = result.reference
+        console.print(
+            f"reference: {what} on the same validation slice: {metric} = {value:.5f}",
+            highlight=False,
+        )
     path = write_config(result, out, cfg)
     png = plot_trials(result, plot or out.with_suffix(".png"))
     console.print(

@@ -4,7 +4,7 @@ that name the file, the column and the first bad data row."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nextbuy.data.feedback import ValueChoice, choose_value
 from nextbuy.errors import DataError
 
 #: Implicit strength of each event type when a file has events but no value column.
@@ -24,6 +25,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "purchase": 5.0,
     "buy": 5.0,
     "transaction": 5.0,
+    "addtocart": 3.0,  # Retailrocket's spelling
     "rating": 1.0,
 }
 
@@ -37,6 +39,10 @@ class ColumnMap:
     value: str | None = None
     time: str | None = None
     event: str | None = None
+    #: True: the value column holds ratings; False: implicit strengths; None: by its name.
+    explicit: bool | None = None
+    #: (low, high) of the ratings; values outside are an error. None: the data's own range.
+    scale: tuple[float, float] | None = None
 
 
 def canonical_frame(
@@ -44,10 +50,11 @@ def canonical_frame(
     columns: ColumnMap = ColumnMap(),
     source: str = "interactions",
     event_weights: dict[str, float] | None = None,
-) -> tuple[pd.DataFrame, bool]:
-    """Validate a raw table and build the canonical frame; returns ``(frame, explicit)``.
+) -> tuple[pd.DataFrame, ValueChoice]:
+    """Validate a raw table and build the canonical frame; returns ``(frame, value choice)``.
 
-    See :func:`read_interactions` for how value, time and events are chosen.
+    See :func:`read_interactions` for how value, time and events are chosen, and
+    :func:`~nextbuy.data.feedback.choose_value` for ratings against implicit strengths.
     """
     found = list(raw.columns)
     wanted = [columns.user, columns.item, columns.value, columns.time, columns.event]
@@ -66,21 +73,15 @@ def canonical_frame(
     event_col = columns.event or ("event" if "event" in raw.columns else None)
     events = event_column(raw[event_col], source, event_col) if event_col else None
 
-    explicit = False
-    if columns.value is not None:
-        value_col: str | None = columns.value
-        explicit = columns.value == "rating"
-    elif "rating" in raw.columns:
-        value_col, explicit = "rating", True
-    elif "value" in raw.columns:
-        value_col = "value"
-    else:
-        value_col = None
-
+    choice = choose_value(columns.value, columns.explicit, found, event_col, source)
+    value_col = choice.column
     if value_col is not None:
         out["value"] = numeric_column(raw[value_col], source, value_col)
+        if choice.explicit and columns.scale is not None:
+            check_scale(out["value"].to_numpy(), columns.scale, source, value_col, raw[value_col])
     elif events is not None:
         out["value"] = event_values(events, source, str(event_col), event_weights)
+        choice = replace(choice, reason=event_reason(str(event_col), events, event_weights))
     else:
         out["value"] = np.ones(len(raw), dtype=np.float64)
 
@@ -91,7 +92,23 @@ def canonical_frame(
         out["timestamp"] = np.zeros(len(raw), dtype=np.int64)
     if events is not None:
         out["event"] = events
-    return out, explicit
+    return out, choice
+
+
+def check_scale(
+    values: np.ndarray, scale: tuple[float, float], source: str, column: str, raw: pd.Series
+) -> None:
+    """Every rating inside ``scale``; the first one outside is an error naming its row."""
+    lo, hi = scale
+    outside = (values < lo) | (values > hi)
+    if outside.any():
+        pos = int(np.flatnonzero(outside)[0])
+        err = row_error(source, column, pos, f"a rating from {lo:g} to {hi:g}", raw.iat[pos])
+        n = int(outside.sum())
+        raise DataError(
+            f"{err} ({n:,} of {len(values):,} rows are outside the --rating-scale; remove them "
+            "from the file or widen the scale)"
+        )
 
 
 # --------------------------------------------------------------------------- column validation
@@ -254,6 +271,22 @@ def event_column(series: pd.Series, source: str, column: str) -> pd.Series:
         pos = int(np.flatnonzero(empty)[0])
         raise row_error(source, column, pos, "an event type such as view or purchase", None)
     return s.reset_index(drop=True)
+
+
+def event_reason(column: str, events: pd.Series, event_weights: dict[str, float] | None) -> str:
+    """How events were weighed, in words: ``event weights of column 'event': view 1, ...``,
+    naming the types the weight table does not know (they weigh 1 with the defaults)."""
+    weights = {**DEFAULT_EVENT_WEIGHTS, **(event_weights or {})}
+    counts = events.value_counts()
+    known = [f"{kind} {weights[kind]:g}" for kind in counts.index if kind in weights]
+    unknown = [str(kind) for kind in counts.index if kind not in weights]
+    text = f"event weights of column {column!r}: {', '.join(known) or 'none known'}"
+    if unknown:
+        text += (
+            f"; unknown types weigh 1: {', '.join(unknown[:5])}"
+            f"{' ...' if len(unknown) > 5 else ''} (--event-weights TYPE=W,... sets them)"
+        )
+    return text
 
 
 def event_values(

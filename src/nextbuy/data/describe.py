@@ -11,8 +11,12 @@ import pandas as pd
 from nextbuy.data.dataset import Dataset
 
 
-def describe(dataset: Dataset) -> dict[str, Any]:
+def describe(dataset: Dataset, positive_threshold: float | None = None) -> dict[str, Any]:
     """Plain-Python statistics (JSON-serializable) of a Dataset's raw rows.
+
+    ``feedback`` says whether the values were read as explicit ratings or implicit feedback,
+    and why; with ``positive_threshold``, ``positives`` counts the ratings at or above it
+    (what a ranking model trained with that threshold learns from).
 
     ``duplicates`` counts rows that repeat an earlier (user, item) pair (they are aggregated
     when indexed); ``density`` is distinct pairs / (users x items); ``gini`` is the Gini
@@ -33,6 +37,7 @@ def describe(dataset: Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
         "source": dataset.source,
         "explicit": bool(dataset.explicit),
+        "feedback": dataset.feedback,
         "rows": rows,
         "users": n_users,
         "items": n_items,
@@ -54,6 +59,8 @@ def describe(dataset: Dataset) -> dict[str, Any]:
     if dataset.explicit and rows:
         levels, counts = np.unique(values, return_counts=True)
         out["ratings"] = {_label(v): int(c) for v, c in zip(levels, counts, strict=True)}
+    if positive_threshold is not None:
+        out["positives"] = int((values >= positive_threshold).sum())
     return out
 
 

@@ -30,6 +30,7 @@ class Interactions:
     timestamps: np.ndarray  # int64 seconds (0 where unknown)
     explicit: bool = False
     events: np.ndarray | None = None  # object array of event types of the latest event, optional
+    rating_scale: tuple[float, float] | None = None  # given scale of explicit ratings
     _csr: list = field(default_factory=list, repr=False, compare=False)
 
     # ----------------------------------------------------------------- construction
@@ -43,11 +44,14 @@ class Interactions:
         item_map: IdMap | None = None,
         unknown: Literal["raise", "drop"] = "raise",
         source: str = "interactions",
+        rating_scale: tuple[float, float] | None = None,
     ) -> Interactions:
         """Build from a canonical frame (user_id, item_id, value[, timestamp, event]).
 
         Duplicated pairs aggregate: explicit keeps the latest rating, implicit sums values.
         With given maps, rows whose IDs are unknown raise (``unknown="raise"``) or are dropped.
+        ``rating_scale`` (explicit data) is the range predictions are clipped to, when the
+        data's own min and max do not span the scale.
         """
         missing = [c for c in ("user_id", "item_id", "value") if c not in frame.columns]
         if missing:
@@ -91,6 +95,7 @@ class Interactions:
             timestamps=stamps,
             explicit=explicit,
             events=events,
+            rating_scale=rating_scale if explicit else None,
         )
 
     @classmethod
@@ -192,7 +197,9 @@ class Interactions:
 
     @property
     def rating_range(self) -> tuple[float, float]:
-        """(min, max) of the values; used to clip explicit predictions."""
+        """The given rating scale, else (min, max) of the values; clips explicit predictions."""
+        if self.rating_scale is not None:
+            return self.rating_scale
         if len(self) == 0:
             return (0.0, 0.0)
         return (float(self.values.min()), float(self.values.max()))

@@ -15,6 +15,7 @@ import pyarrow.csv as pv
 from nextbuy.data.catalog import normalize_catalog
 from nextbuy.data.columns import ColumnMap, canonical_frame, missing_column_message
 from nextbuy.data.dataset import Dataset
+from nextbuy.data.feedback import EXPLICIT, value_range
 from nextbuy.data.readers import empty_file_error, read_plain_table
 from nextbuy.errors import DataError
 
@@ -41,7 +42,9 @@ def read_movielens(path: str | Path) -> Dataset:
     frame = read_ratings(ratings)
     movies = ratings.parent / catalog_name
     catalog = read_items(movies) if movies.is_file() else None
-    return Dataset(frame=frame, explicit=True, source=str(ratings), catalog=catalog)
+    lo, hi = value_range(frame["value"].to_numpy())
+    feedback = f"{EXPLICIT} {lo:g}-{hi:g}: MovieLens ratings"
+    return Dataset(frame, True, str(ratings), catalog=catalog, feedback=feedback)
 
 
 def is_movielens_header(columns: Sequence[str]) -> bool:

@@ -31,6 +31,7 @@ import pandas as pd
 from nextbuy.data.catalog import normalize_catalog
 from nextbuy.data.columns import epoch_seconds, missing_column_message, numeric_column, text_column
 from nextbuy.data.dataset import Dataset
+from nextbuy.data.feedback import IMPLICIT
 from nextbuy.data.readers import read_plain_table
 from nextbuy.errors import DataError
 
@@ -41,6 +42,19 @@ NON_PRODUCT_CODES = frozenset(
         "BANK CHARGES", "ADJUST", "ADJUST2", "TEST001", "TEST002",
     }
 )  # fmt: skip
+
+#: How retail data is read, in the words ``train`` and ``data describe`` print.
+RETAIL_FEEDBACK = (
+    f"{IMPLICIT} from Online Retail transactions: net quantity per customer and product "
+    "(cancellations netted; rows without a customer and non-product codes dropped)"
+)
+#: The retail reader's own columns for each canonical field (column options may name these).
+RETAIL_COLUMNS = {
+    "user": ("CustomerID", "Customer ID"),
+    "item": ("StockCode",),
+    "value": ("Quantity",),
+    "time": ("InvoiceDate",),
+}
 
 _ALIASES = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
 _REQUIRED = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "CustomerID")
@@ -106,7 +120,7 @@ def read_retail(path: str | Path) -> Dataset:
             "event": pd.Series(["purchase"] * len(pairs), dtype="str"),
         }
     )
-    return Dataset(frame=frame, explicit=False, source=source, catalog=catalog)
+    return Dataset(frame, False, source, catalog=catalog, feedback=RETAIL_FEEDBACK)
 
 
 def is_retail_header(columns: Sequence[str]) -> bool:

@@ -14,9 +14,11 @@ import pandas as pd
 
 from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS, ColumnMap, canonical_frame, event_values
 from nextbuy.data.dataset import Dataset
+from nextbuy.data.feedback import feedback_line
 from nextbuy.data.movielens import is_movielens_header, read_movielens
 from nextbuy.data.readers import peek_columns, read_plain_table, resolve_format
-from nextbuy.data.retail import is_retail_header, read_retail
+from nextbuy.data.retail import RETAIL_COLUMNS, is_retail_header, read_retail
+from nextbuy.errors import DataError
 
 # DEFAULT_EVENT_WEIGHTS, ColumnMap, Dataset and event_values are re-exported for callers
 # that import them from here (they live in columns.py and dataset.py).
@@ -51,24 +53,68 @@ def read_interactions(
 
     Detection: a folder (or ``u.data``/``ratings.dat``, or a CSV with ``userId,movieId``) is
     MovieLens (explicit); ``format="retail"`` or a header with InvoiceNo/StockCode/CustomerID is
-    transaction data (implicit, cancellations netted). Otherwise the value is, in order:
-    ``columns.value``; a ``rating`` column (explicit); a ``value`` column; the event weight of
-    an event column; else 1.0. Event types missing from the weight table weigh 1.0 with the
-    default table, but are an error when ``event_weights`` is given (they are likely typos).
+    transaction data (implicit, cancellations netted); column options on such a file must name
+    its own columns (CustomerID, StockCode, Quantity, InvoiceDate), else it is an error rather
+    than a silent plain-table read. Otherwise the value is, in order: ``columns.value``
+    (ratings when ``columns.explicit`` or called ``rating``); a ``rating`` column (explicit);
+    a ``value`` column; the event weight of an event column; else 1.0. Event types missing
+    from the weight table weigh 1.0 with the default table, but are an error when
+    ``event_weights`` is given (they are likely typos).
     Errors name the file, the column and the first bad data row (1-based, header excluded).
     """
     path = Path(path)
     fmt = resolve_format(path, format)
-    if fmt not in DATASET_READERS and columns == ColumnMap():
+    if fmt not in DATASET_READERS and (columns == ColumnMap() or format is None):
         header = peek_columns(path, fmt)
-        fmt = next((name for detect, name in HEADER_DETECTORS if detect(header)), fmt)
+        detected = next((name for detect, name in HEADER_DETECTORS if detect(header)), None)
+        if detected is not None and columns == ColumnMap():
+            fmt = detected
+        elif detected == "retail":  # column options on a retail export: honour both, or say so
+            _check_retail_columns(path, columns, detected=True)
+            fmt = "retail"
+    elif fmt == "retail":
+        _check_retail_columns(path, columns, detected=False)
     reader = DATASET_READERS.get(fmt)
     if reader is not None:
         return reader(path)
     string_cols = [columns.user, columns.item, columns.event or "event"]
     raw = read_plain_table(path, fmt, string_columns=string_cols)
-    frame, explicit = canonical_frame(raw, columns, str(path), event_weights)
-    return Dataset(frame=frame, explicit=explicit, source=str(path))
+    frame, choice = canonical_frame(raw, columns, str(path), event_weights)
+    scale = columns.scale if choice.explicit else None
+    feedback = feedback_line(choice, frame["value"].to_numpy(), scale)
+    return Dataset(frame, choice.explicit, str(path), feedback=feedback, rating_scale=scale)
+
+
+def _check_retail_columns(path: Path, columns: ColumnMap, detected: bool) -> None:
+    """Column options on Online Retail data must name the retail reader's own columns.
+
+    Those are honoured (the reader uses them anyway); any other mapping would silently turn
+    off the cleaning and netting, so it is an error that says which way to go.
+    """
+    named = {
+        "user": None if columns.user == "user_id" else columns.user,
+        "item": None if columns.item == "item_id" else columns.item,
+        "value": columns.value,
+        "time": columns.time,
+    }
+    foreign = [
+        f"{field} column {col!r}"
+        for field, col in named.items()
+        if col is not None and col not in RETAIL_COLUMNS[field]
+    ]
+    if columns.event is not None:
+        foreign.append(f"event column {columns.event!r}")
+    if columns.explicit:
+        foreign.append("explicit ratings")
+    if not foreign:
+        return
+    how = "looks like Online Retail transactions" if detected else "is read as --format retail"
+    raise DataError(
+        f"{path}: {how} (InvoiceNo, StockCode, CustomerID, Quantity, InvoiceDate), which "
+        f"nets cancellations per customer and product, but the options ask for "
+        f"{', '.join(foreign)}; drop those options to read it as retail data, or pass "
+        "--format csv to read it as a plain table with your columns"
+    )
 
 
 def read_table(

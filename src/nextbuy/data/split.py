@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import DataError, NextBuyError
+from nextbuy.fsio import atomic_path
 
 SplitMethod = Literal["random", "user", "time", "last"]
 
@@ -151,3 +154,61 @@ def _check_fraction(test_fraction: float) -> None:
         raise NextBuyError(
             f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}"
         )
+
+
+# --------------------------------------------------------------------------- files
+#: File names ``nextbuy data split`` writes.
+SPLIT_FILES = ("train.csv", "test.csv")
+
+
+def split_frames(train: Interactions, test: Interactions, out: Path) -> tuple[Path, Path]:
+    """Write ``out/train.csv`` and ``out/test.csv`` atomically, one row per pair.
+
+    The columns are the canonical ones (``user_id, item_id, value, timestamp[, event]``), the
+    value called ``rating`` for explicit data, so reading them back needs no column options
+    and gives the same kind of feedback.
+    """
+    paths = (Path(out) / SPLIT_FILES[0], Path(out) / SPLIT_FILES[1])
+    for part, path in zip((train, test), paths, strict=True):
+        frame = part.to_frame()
+        if part.explicit:
+            frame = frame.rename(columns={"value": "rating"})
+        with atomic_path(path, suffix=".csv") as tmp:
+            frame.to_csv(tmp, index=False)
+    return paths
+
+
+def summary(
+    whole: Interactions,
+    train: Interactions,
+    test: Interactions,
+    method: str,
+    test_fraction: float,
+    seed: int,
+) -> str:
+    """One line saying what a split did: the rule, the sizes, and test rows train cannot know."""
+    name = _METHODS.get(str(method).lower(), str(method))
+    pct = f"{test_fraction:.0%}"
+    if name == "time":
+        cutoff = _iso(int(test.timestamps.min())) if len(test) else "-"
+        how = f"by time: pairs from {cutoff} on go to test (about {pct} asked)"
+    elif name == "user":
+        how = f"per user: {pct} of each user's pairs at random (seed {seed}) go to test"
+    elif name == "random":
+        how = f"at random: {pct} of the pairs (seed {seed}) go to test"
+    else:
+        how = "leave-last-one-out: each user's latest pair goes to test"
+    line = (
+        f"split {len(whole):,} user-item pairs {how}: {len(train):,} train, {len(test):,} test "
+        f"({len(np.unique(test.users)):,} test users)"
+    )
+    in_train_users = np.bincount(train.users, minlength=whole.n_users) > 0
+    in_train_items = np.bincount(train.items, minlength=whole.n_items) > 0
+    cold = int((~in_train_users[test.users] | ~in_train_items[test.items]).sum())
+    if cold:
+        line += f"; {cold:,} test pairs have a user or item train lacks (a model cannot score them)"
+    return line
+
+
+def _iso(t: int) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")

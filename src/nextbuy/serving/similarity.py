@@ -13,6 +13,13 @@ from nextbuy.serving.catalog import require_item
 from nextbuy.serving.errors import NoSimilarityError
 from nextbuy.serving.snapshot import Snapshot
 
+#: Why a new item has no similar items: nothing places it among the trained ones yet.
+UNPLACED_NOTE = (
+    "{item!r} was added after training and {model} has no attribute model to place it by "
+    "(train with --items CATALOG holding category, brand, name or price); it gets similar "
+    "items once the model is retrained on its interactions"
+)
+
 
 def similar(
     snapshot: Snapshot, item_id: str, k: int, include_out_of_stock: bool = False
@@ -30,7 +37,8 @@ def similar(
     blocked = None if live is None else live.blocked_for(include_out_of_stock)
     if i >= n and live is not None and not live.scorable[i - n]:
         empty = np.empty(0, np.int64)
-        return answers.similar(snapshot, item_id, "attributes", empty, empty.astype(np.float32))
+        answer = answers.similar(snapshot, item_id, "attributes", empty, empty.astype(np.float32))
+        return {**answer, "note": UNPLACED_NOTE.format(item=item_id, model=snapshot.model.name)}
     new_unit = None if live is None else live.new_unit
     if snapshot.unit_vectors is not None and (i < n or new_unit is not None):
         query = snapshot.unit_vectors[i] if i < n else new_unit[i - n]  # type: ignore[index]
@@ -39,6 +47,8 @@ def similar(
             sims[~snapshot.vector_ok] = -np.inf
         if new_unit is not None and live is not None and live.n_new:
             sims = np.concatenate([sims, new_unit @ query])
+        elif live is not None and live.n_new:  # new items without vectors: never similar
+            sims = np.concatenate([sims, np.full(live.n_new, -np.inf, dtype=sims.dtype)])
         method = "cosine"
     elif i >= n and live is not None and live.new_weights is not None:
         sims = np.full(snapshot.n_total, -np.inf, dtype=np.float32)

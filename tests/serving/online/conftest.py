@@ -22,9 +22,9 @@ from nextbuy.models import registry
 from nextbuy.serving.app import create_app
 from nextbuy.serving.settings import ServingSettings
 from nextbuy.store import EventStore
+from tests.conftest import require_postgres
 from tests.serving.conftest import API_KEY, read_shop
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 KEY = {"X-API-Key": API_KEY}
 #: Models of the suite and their (small, fast) parameters.
 MODELS: dict[str, dict[str, object]] = {
@@ -69,29 +69,16 @@ def online_shop(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Onl
     return OnlineShop(root, events, ratings, items)
 
 
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(
-            "host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3
-        ).close()
-        return True
-    except Exception:
-        return False
-
-
 @contextmanager
 def pg_schema() -> Iterator[str]:
     """A URL whose tables live in a fresh schema of the live server, dropped afterwards."""
-    if not _pg_available():
-        pytest.fail("PostgreSQL at 127.0.0.1:5432 (database test) is required and not reachable")
+    pg_url = require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = EventStore(PG_URL, migrate=False)
+    admin = EventStore(pg_url, migrate=False)
     with admin.engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield f"{pg_url}?options=-csearch_path%3D{schema}"
     finally:
         with admin.engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

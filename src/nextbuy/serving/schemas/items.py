@@ -25,6 +25,12 @@ class SimilarItemsResponse(ResponseSchema):
         description="Most similar first; the item itself is never included.",
         examples=[[EXAMPLE_ITEM]],
     )
+    note: str | None = Field(
+        default=None,
+        description="Why `items` is empty, when nothing can be said (a new item the model "
+        "cannot place: no attribute model).",
+        examples=[None],
+    )
 
 
 class ItemDetail(CatalogFields):
