@@ -15,7 +15,7 @@ from rich.console import Console
 from nextbuy.errors import ConfigError
 
 Engine = Annotated[
-    str, typer.Option(help="local (in-process) or spark (pip install 'nextbuy[spark]').")
+    str, typer.Option(help="local (in-process) or spark (pip install 'nextbuy\\[spark]').")
 ]
 SparkMaster = Annotated[
     str, typer.Option(help="Spark master: local[*], local[N], spark://host:7077, yarn, k8s://...")

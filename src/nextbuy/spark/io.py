@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from nextbuy.data.feedback import choose_value
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.data.sources import DEFAULT_EVENT_WEIGHTS, ColumnMap
@@ -108,14 +109,9 @@ def read_log(
     }
     event_col = columns.event or ("event" if "event" in found else None)
     event = F.lower(F.trim(F.col(f"`{event_col}`").cast("string"))) if event_col else None
-    explicit = False
-    value_col = columns.value
-    if value_col is not None:
-        explicit = value_col == "rating"
-    elif "rating" in found:
-        value_col, explicit = "rating", True
-    elif "value" in found:
-        value_col = "value"
+    # the same rule as in-process reading (--rating-col, --explicit, a 'rating' column ...)
+    choice = choose_value(columns.value, columns.explicit, found, event_col, source)
+    value_col, explicit = choice.column, choice.explicit
     if value_col is not None:
         value = F.col(f"`{value_col}`").cast("double")
     elif event is not None:

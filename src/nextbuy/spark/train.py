@@ -168,7 +168,6 @@ def train_spark(
     """
     from pyspark import StorageLevel
 
-    from nextbuy.data.sources import ColumnMap
     from nextbuy.models import registry
     from nextbuy.spark.artifact import save_spark_artifact
     from nextbuy.spark.evaluate import evaluate_spark
@@ -184,7 +183,7 @@ def train_spark(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     spark = get_session(options)
-    columns = ColumnMap(dc.user_col, dc.item_col, dc.value_col, dc.time_col, dc.event_col)
+    columns = dc.column_map()
     log = read_log(spark, data, columns, dc.format, dc.event_weights)
     indexed = index_log(log)
     timings["read_index_s"] = time.perf_counter() - started
