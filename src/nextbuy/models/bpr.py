@@ -11,17 +11,21 @@ from threadpoolctl import threadpool_limits
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import implicit_factors, implicit_model, popularity_share
 from nextbuy.models.factor import FactorModel, UserSide
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, param
 from nextbuy.progress import progress_bar
 
 
 class BPRConfig(Hyperparameters):
     """Hyper-parameters of :class:`BPR`."""
 
-    factors: int = param(64, "latent dimensions (implicit adds one bias column)", ge=1)
+    factors: AtLeastOne | Auto = param(
+        "auto", "latent dimensions (+1 bias); auto = 64 / sqrt(sparsity)"
+    )
     learning_rate: float = param(0.0062, "SGD step size", gt=0)
     regularization: float = param(0.00017, "L2 on the factors touched by each update", ge=0)
-    iterations: int = param(78, "epochs of sampled (user, liked, not liked) triples", ge=1)
+    iterations: AtLeastOne | Auto = param(
+        "auto", "epochs of sampled triples; auto = 6.2M / interactions, in 78..400"
+    )
     verify_negative_samples: bool = param(True, "resample negatives the user actually liked")
     random_state: int | None = param(42, "seed of the initial factors and the sampling")
     num_threads: int = param(0, "0 = all cores (more than one thread is not reproducible)", ge=0)
@@ -58,7 +62,7 @@ class BPR(FactorModel):
         auc: list[float] = []
         with (
             threadpool_limits(1, "blas"),
-            progress_bar(cfg.iterations, "BPR", enabled=show_progress) as advance,
+            progress_bar(int(cfg.iterations), "BPR", enabled=show_progress) as advance,
         ):
             model = implicit_model("bpr", cfg.device, cfg.num_threads, **common)
 
