@@ -28,10 +28,10 @@ class ALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`ALS`."""
 
     factors: AtLeastOne | Auto = param(
-        "auto", "latent dimensions; auto = 64 / sqrt(sparsity), in 8..64"
+        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
     )
     regularization: NonNegative | Auto = param(
-        "auto", "L2 (implicit's lambda); auto = 30 x sqrt(mean confidence / 3)"
+        "auto", "L2 (implicit's lambda); auto = 30 x sqrt(mean confidence / 3) x size"
     )
     alpha: float = param(2.0, "confidence slope: c = 1 + alpha * f(value)", ge=0)
     weighting: Literal["linear", "log", "auto"] = param(

@@ -91,8 +91,8 @@ def sparsity(shape: DataShape) -> float:
 
 
 def factors(shape: DataShape) -> int:
-    """64 / sqrt(sparsity), at most an eighth of the smaller side, in 8..64."""
-    by_density = round(64.0 / float(np.sqrt(sparsity(shape))))
+    """64 / cube root of sparsity, at most an eighth of the smaller side, in 8..64."""
+    by_density = round(64.0 / float(np.cbrt(sparsity(shape))))
     return int(_clip(min(by_density, min(shape.n_users, shape.n_items) // 8), 8, 64))
 
 
@@ -102,12 +102,17 @@ def als_weighting(shape: DataShape) -> str:
 
 
 def als_regularization(shape: DataShape, params: Mapping[str, Any]) -> float:
-    """30 x sqrt(mean confidence ``1 + alpha * f(value)`` / 3) (binary ML-100K: 30): the L2
-    grows with the value scale, so heavy rows cannot overfit, but slower than it."""
+    """30 x sqrt(mean confidence ``1 + alpha * f(value)`` / 3) x size (binary ML-100K: 30).
+
+    The L2 grows with the value scale, so heavy rows cannot overfit, and with
+    size = sqrt(users x items) / 1259 (ML-100K: 1, clipped to 0.25..2), because the Gram
+    matrices it competes with sum over every user and item.
+    """
     alpha = float(params.get("alpha", 2.0))
     log = _resolved(params, "weighting", als_weighting, shape) == "log"
     scale = shape.mean_log_value if log else shape.mean_value
-    return round(30.0 * float(np.sqrt((1.0 + alpha * scale) / 3.0)), 3)
+    size = _clip(float(np.sqrt(float(shape.n_users) * shape.n_items)) / 1259.4, 0.25, 2.0)
+    return round(30.0 * float(np.sqrt((1.0 + alpha * scale) / 3.0)) * size, 3)
 
 
 def ials_weighting(shape: DataShape) -> str:
@@ -118,6 +123,11 @@ def ials_weighting(shape: DataShape) -> str:
 def bpr_iterations(shape: DataShape) -> int:
     """Epochs for about 6 million sampled updates (ML-100K: 78), between 78 and 400."""
     return int(_clip(round(6.2e6 / max(shape.nnz, 1)), 78, 400))
+
+
+def bpr_popularity_weight(shape: DataShape) -> float:
+    """sparsity ** 0.75 (ML-100K: 1, the plain logQ correction; 4 per user: about 9)."""
+    return round(sparsity(shape) ** 0.75, 3)
 
 
 def ease_regularization(shape: DataShape) -> float:
@@ -146,8 +156,9 @@ def rp3_alpha(shape: DataShape) -> float:
 
 
 def rp3_beta(shape: DataShape) -> float:
-    """0.63 / sparsity (ML-100K: 0.63): sparse data keeps popularity instead of penalising it."""
-    return round(0.63 / sparsity(shape), 3)
+    """0.63 - 0.35 ln(sparsity) (ML-100K: 0.63): the popularity penalty fades with density and
+    turns into a popularity boost (beta < 0) where users have only a handful of items."""
+    return round(0.63 - 0.35 * float(np.log(sparsity(shape))), 3)
 
 
 def rp3_neighbors(shape: DataShape) -> int:
@@ -170,7 +181,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "regularization": als_regularization,
     },
     "ials": {"factors": _shape_only(factors), "weighting": _shape_only(ials_weighting)},
-    "bpr": {"factors": _shape_only(factors), "iterations": _shape_only(bpr_iterations)},
+    "bpr": {
+        "factors": _shape_only(factors),
+        "iterations": _shape_only(bpr_iterations),
+        "popularity_weight": _shape_only(bpr_popularity_weight),
+    },
     "ease": {"regularization": _shape_only(ease_regularization)},
     "userease": {"regularization": _shape_only(userease_regularization)},
     "itemknn": {

@@ -74,7 +74,7 @@ class IALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`IALS`."""
 
     factors: AtLeastOne | Auto = param(
-        "auto", "latent dimensions; auto = 64 / sqrt(sparsity), in 8..64"
+        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
     )
     regularization: float = param(
         0.38, "L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent", ge=0

@@ -81,7 +81,7 @@ class RP3betaConfig(Hyperparameters):
         "auto", "exponent of the walk's transition probabilities; auto = 0.95 / sqrt(sparsity)"
     )
     beta: float | Auto = param(
-        "auto", "popularity penalty (popularity ** beta); auto = 0.63 / sparsity"
+        "auto", "popularity penalty (popularity ** beta); auto = 0.63 - 0.35 ln(sparsity)"
     )
     neighbors: AtLeastOne | Auto = param(
         "auto", "items kept per item (top-K); auto = 214, below the catalogue"
