@@ -509,12 +509,16 @@ def _data_sets(args: argparse.Namespace) -> list[tuple[str, Callable[[], Interac
     qs = _sets_module()
 
     sets: list[tuple[str, Callable[[], Interactions]]] = []
+    args.set_keys = []
     if args.movielens is not None and args.temporal:
         sets.append(("MovieLens 100K", lambda: qs.movielens(args.movielens)))
+        args.set_keys = ["ml100k"]
     if args.lastfm is not None:
         sets.append(("Last.fm HetRec play counts", lambda: qs.read_lastfm(args.lastfm)))
+        args.set_keys.append("lastfm")
     for n in args.shop_density:
         sets.append((f"synthetic shop, {n} per user", lambda n=n: qs.shop(n)))
+        args.set_keys.append(f"shop{n}")
     return sets
 
 
@@ -524,7 +528,8 @@ def _run_sets(
     info: dict[str, Any],
     argv: list[str] | None,
 ) -> int:
-    """One table per data set and protocol; written to ``quality-sets.md`` / ``.json``."""
+    """One table per data set and protocol, in ``quality-<sets>.md`` / ``.json`` (e.g.
+    ``quality-lastfm.md``, ``quality-ml100k-shop5-shop50.md``)."""
     qs = _sets_module()
 
     tables = []
@@ -538,9 +543,10 @@ def _run_sets(
     text = "\n\n".join([head, *(qs.markdown(t) for t in tables)]) + "\n"
     print("\n" + text)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality-sets.md").write_text(text)
+    stem = "quality-" + "-".join(args.set_keys)
+    (args.out / f"{stem}.md").write_text(text)
     payload = {"machine": info, "command": command, "tables": [asdict(t) for t in tables]}
-    (args.out / "quality-sets.json").write_text(json.dumps(payload, indent=2, default=str))
+    (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str))
     return 0
 
 

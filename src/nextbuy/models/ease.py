@@ -76,7 +76,7 @@ class EASEConfig(Hyperparameters):
     """Hyper-parameters of :class:`EASE`."""
 
     regularization: NonNegative | Auto = param(
-        "auto", "lambda on the Gram diagonal; auto = 470 x sqrt(per item / 47.6)"
+        "auto", "lambda on the Gram diagonal; auto = 470 x sqrt(per item / 47.56)"
     )
     dropout: float = param(
         0.66, "EDLAE: adds dropout / (1 - dropout) * item count to the diagonal", ge=0, lt=1
