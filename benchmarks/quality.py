@@ -430,12 +430,33 @@ def bar_chart(results: dict[str, list[Row]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--movielens", type=Path, required=True, help="ml-100k folder")
+    parser.add_argument("--movielens", type=Path, help="ml-100k folder (protocols A and B)")
+    parser.add_argument("--lastfm", type=Path, help="Last.fm HetRec user_artists.dat (play counts)")
+    parser.add_argument(
+        "--shop-density",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="synthetic shop with about N interactions per user (repeatable)",
+    )
+    parser.add_argument(
+        "--temporal",
+        action="store_true",
+        help="with --movielens: also the per-user random and latest-20%% tables",
+    )
+    parser.add_argument(
+        "--no-peers-on-sets",
+        action="store_true",
+        help="the new data sets without their in-process peers (faster)",
+    )
     parser.add_argument("--protocol", choices=["A", "B", "all"], default="all")
     parser.add_argument("--peers", action="store_true", help="also run installed peers")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where JSON/markdown go")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (the fastest counts)")
     args = parser.parse_args(argv)
+    if args.movielens is None and args.lastfm is None and not args.shop_density:
+        parser.error("give --movielens, --lastfm and/or --shop-density")
     global REPEAT
     REPEAT = max(1, args.repeat)
 
@@ -444,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     results: dict[str, list[Row]] = {}
+    sets = _data_sets(args)
+    if sets:
+        return _run_sets(sets, args, info, argv)
     for protocol in protocols:
         results[protocol] = run_protocol(protocol, args.movielens, args.peers)
     info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -467,6 +491,62 @@ def main(argv: list[str] | None = None) -> int:
         bar_chart(results, args.out / "quality.png")
     else:
         (args.out / f"quality-{protocol}.md").write_text(text)
+    return 0
+
+
+def _sets_module() -> Any:
+    """``benchmarks/quality_sets.py``, importable when this file runs as a script too."""
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks import quality_sets
+
+    return quality_sets
+
+
+def _data_sets(args: argparse.Namespace) -> list[tuple[str, Callable[[], Interactions]]]:
+    """The --lastfm / --shop-density (and --temporal MovieLens) cases, each read lazily."""
+    qs = _sets_module()
+
+    sets: list[tuple[str, Callable[[], Interactions]]] = []
+    args.set_keys = []
+    if args.movielens is not None and args.temporal:
+        sets.append(("MovieLens 100K", lambda: qs.movielens(args.movielens)))
+        args.set_keys = ["ml100k"]
+    if args.lastfm is not None:
+        sets.append(("Last.fm HetRec play counts", lambda: qs.read_lastfm(args.lastfm)))
+        args.set_keys.append("lastfm")
+    for n in args.shop_density:
+        sets.append((f"synthetic shop, {n} per user", lambda n=n: qs.shop(n)))
+        args.set_keys.append(f"shop{n}")
+    return sets
+
+
+def _run_sets(
+    sets: list[tuple[str, Callable[[], Interactions]]],
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    argv: list[str] | None,
+) -> int:
+    """One table per data set and protocol, in ``quality-<sets>.md`` / ``.json`` (e.g.
+    ``quality-lastfm.md``, ``quality-ml100k-shop5-shop50.md``)."""
+    qs = _sets_module()
+
+    tables = []
+    for name, read in sets:
+        tables += qs.run_set(name, read(), peers=not args.no_peers_on_sets)
+    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    head = (f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), load average "
+            f"{info['load_average']} before and {info['load_average_after']} after; "
+            f"commit {info['commit']}. Command: `{command}`")  # fmt: skip
+    text = "\n\n".join([head, *(qs.markdown(t) for t in tables)]) + "\n"
+    print("\n" + text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "quality-" + "-".join(args.set_keys)
+    (args.out / f"{stem}.md").write_text(text)
+    payload = {"machine": info, "command": command, "tables": [asdict(t) for t in tables]}
+    (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str))
     return 0
 
 

@@ -82,7 +82,7 @@ def test_every_shipped_config_holds_valid_model_parameters(path) -> None:
 
 def test_model_parameters_are_validated_at_construction() -> None:
     for name, params, words in [
-        ("als", {"factors": 0}, "factors must be an integer >= 1, not 0"),
+        ("als", {"factors": 0}, "factors must be an integer >= 1 or 'auto', not 0"),
         ("als", {"iterations": 0}, "iterations must be an integer >= 1, not 0"),
         ("ials", {"regularization": -0.5}, "regularization must be a number >= 0, not -0.5"),
         ("mf", {"dropout": 1.0}, "dropout must be a number >= 0 and < 1, not 1.0"),

@@ -69,7 +69,7 @@ class DataConfig(_Strict):
 class SplitConfig(_Strict):
     """How to hold out a test set for the evaluation stored with the model."""
 
-    method: Literal["random", "user", "time", "last", "none"] = "random"
+    method: Literal["auto", "random", "user", "time", "last", "latest", "none"] = "auto"
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: int = 42
 

@@ -33,6 +33,7 @@ class TrainResult:
     n_test: int = 0
     evaluations: list[Any] = field(default_factory=list)
     feedback: str = ""  # how the data was read (explicit ratings / implicit feedback) and used
+    split: str = ""  # the split the evaluation used: latest, random, ..., "test file" or "none"
 
 
 def load_dataset(
@@ -147,6 +148,17 @@ def split_frame(
     return split(inter, sc.method, test_fraction=sc.test_fraction, seed=sc.seed)
 
 
+def split_method_used(train: Interactions, config: Config, has_test_file: bool) -> str:
+    """The split ``config`` asks for, with ``auto`` resolved (``"test file"`` for --test)."""
+    from nextbuy.data.split import resolve_method
+
+    if has_test_file:
+        return "test file"
+    if config.split.method == "none":
+        return "none"
+    return resolve_method(train, config.split.method)
+
+
 def train_model(
     data: Path | str | None,
     model: str | None = None,
@@ -238,6 +250,7 @@ def train_model(
         )
     else:
         train_inter, test_inter = split_frame(frame, explicit, cfg, source)
+    split_used = split_method_used(train_inter, cfg, test is not None)
     relevant = cfg.data.positive_threshold if explicit else None
     report("fitting", 0.1)
     started = time.perf_counter()
@@ -281,6 +294,7 @@ def train_model(
         data={
             "source": str(source),
             "test": None if test is None else str(test),
+            "split": split_used,  # "auto" resolved: latest (temporal) with timestamps, else random
             # the server replays stored events after this id as "new since training"
             **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
         },
@@ -297,4 +311,5 @@ def train_model(
         n_test=0 if test_inter is None else len(test_inter),
         evaluations=evaluations,
         feedback=feedback,
+        split=split_used,
     )

@@ -133,7 +133,7 @@ def test_typed_config_builds_the_model() -> None:
 
     model = ALS(ALSConfig(factors=8), iterations=3)
     assert model.config == ALSConfig(factors=8, iterations=3)
-    assert model.get_params()["factors"] == 8 and ALS.defaults["factors"] == 64
-    assert ALSConfig.expected("factors") == "an integer >= 1"
+    assert model.get_params()["factors"] == 8 and ALS.defaults["factors"] == "auto"
+    assert ALSConfig.expected("factors") == "an integer >= 1 or 'auto'"
     with pytest.raises(ConfigError, match="config must be ALSConfig, not IALSConfig"):
         ALS(registry.get("ials").config_class())

@@ -14,6 +14,8 @@ from nextbuy.cli.output import console, err_console
 from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_train
 
 app = typer.Typer()
+#: ``--split`` values (``auto``: the temporal ``latest`` split when the data has timestamps).
+SPLITS = ("auto", "random", "user", "time", "last", "latest", "none")
 
 
 @app.command()
@@ -43,7 +45,11 @@ def train(
         Path | None, typer.Option(help="YAML config (see config/default.yaml).")
     ] = None,
     split: Annotated[
-        str | None, typer.Option(help="Hold-out: random, user, time, last or none.")
+        str | None,
+        typer.Option(
+            help="Hold-out: auto (latest with timestamps, else random), random, user, "
+            "time, last, latest or none."
+        ),
     ] = None,
     test_fraction: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
     test: Annotated[Path | None, typer.Option(help="Bring-your-own test file.")] = None,
@@ -62,9 +68,9 @@ def train(
     from nextbuy.training import train_model
 
     cfg = columns.config(config, positive_threshold)
-    if split is not None and split not in ("random", "user", "time", "last", "none"):
+    if split is not None and split not in SPLITS:
         raise typer.BadParameter(
-            f"{split!r}: expected random, user, time, last or none", param_hint="--split"
+            f"{split!r}: expected {', '.join(SPLITS[:-1])} or none", param_hint="--split"
         )
     if engine != "local":
         return run_train(
@@ -90,10 +96,12 @@ def train(
         console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
         from nextbuy.demo import COMPACT_METRICS
+        from nextbuy.evaluation.honesty import baseline_warnings, split_words
 
-        console.print(
-            results_table(result.evaluations, title="held-out evaluation", metrics=COMPACT_METRICS)
-        )
+        title = f"held-out evaluation, {split_words(result.split)}"
+        console.print(results_table(result.evaluations, title=title, metrics=COMPACT_METRICS))
+        for line in baseline_warnings(result.evaluations, metric=f"ndcg@{cfg.evaluation.k}"):
+            err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     console.print(
         f"trained {result.model.name} on {result.n_train:,} interactions "
         f"({result.fit_seconds:.2f} s); saved [bold]{result.version_dir}[/bold]"
@@ -151,7 +159,11 @@ def evaluate(
         results.append(
             run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
         )
+    from nextbuy.evaluation.honesty import baseline_warnings
+
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
+    for line in baseline_warnings(results, baseline=baseline, metric=f"ndcg@{k}"):
+        err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     unknown = results[0].n_test_unknown
     if unknown:
         err_console.print(

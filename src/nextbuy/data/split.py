@@ -12,7 +12,7 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.errors import DataError, NextBuyError
 from nextbuy.fsio import atomic_path
 
-SplitMethod = Literal["random", "user", "time", "last"]
+SplitMethod = Literal["random", "user", "time", "last", "latest", "auto"]
 
 _METHODS = {
     "random": "random",
@@ -25,7 +25,27 @@ _METHODS = {
     "leave_last": "last",
     "leave-last": "last",
     "loo": "last",
+    "latest": "latest",
+    "user_latest": "latest",
+    "auto": "auto",
 }
+
+
+def has_timestamps(inter: Interactions) -> bool:
+    """True when the rows carry real, varying timestamps (0 means unknown)."""
+    ts = inter.timestamps
+    return len(ts) > 1 and bool((ts != 0).all()) and int(ts.min()) < int(ts.max())
+
+
+def resolve_method(inter: Interactions, method: SplitMethod | str) -> str:
+    """The split ``method`` names; ``auto`` = ``latest`` (temporal) with timestamps, else random."""
+    name = _METHODS.get(str(method).lower())
+    if name is None:
+        known = ", ".join(sorted(set(_METHODS.values())))
+        raise NextBuyError(f"unknown split method {method!r}: expected one of {known}")
+    if name == "auto":
+        return "latest" if has_timestamps(inter) else "random"
+    return name
 
 
 def split(
@@ -39,10 +59,9 @@ def split(
 
     Both halves keep ``inter``'s ID maps, so indices mean the same thing in train and test.
     """
-    name = _METHODS.get(str(method).lower())
-    if name is None:
-        known = ", ".join(sorted(set(_METHODS.values())))
-        raise NextBuyError(f"unknown split method {method!r}: expected one of {known}")
+    name = resolve_method(inter, method)
+    if name == "latest":
+        return split_user_latest(inter, test_fraction, **kw)
     if name == "random":
         return split_random(inter, test_fraction, seed, **kw)
     if name == "user":
@@ -117,6 +136,27 @@ def split_temporal(
     return inter.subset(~test), inter.subset(test)
 
 
+def split_user_latest(
+    inter: Interactions, test_fraction: float = 0.2, min_interactions: int = 2
+) -> tuple[Interactions, Interactions]:
+    """Per user, the latest ``round(test_fraction * n_u)`` rows (at least one) go to test.
+
+    Train on each user's past, test on their future (ties: the later row is later). Users
+    with fewer than ``min_interactions`` rows stay in train; every user keeps a train row.
+    """
+    _check_fraction(test_fraction)
+    users = inter.users
+    counts = np.bincount(users, minlength=inter.n_users)
+    n_test = np.clip(np.floor(test_fraction * counts + 0.5), 1, np.maximum(counts - 1, 0))
+    n_test[counts < max(2, min_interactions)] = 0
+    order = np.lexsort((np.arange(len(inter)), inter.timestamps, users))
+    su = users[order]
+    from_end = counts[su] - 1 - _rank_in_group(su)
+    test = np.zeros(len(inter), dtype=bool)
+    test[order] = from_end < n_test[su]
+    return inter.subset(~test), inter.subset(test)
+
+
 def split_leave_last(
     inter: Interactions, n: int = 1, min_interactions: int = 2
 ) -> tuple[Interactions, Interactions]:
@@ -187,7 +227,7 @@ def summary(
     seed: int,
 ) -> str:
     """One line saying what a split did: the rule, the sizes, and test rows train cannot know."""
-    name = _METHODS.get(str(method).lower(), str(method))
+    name = resolve_method(whole, method) if str(method).lower() in _METHODS else str(method)
     pct = f"{test_fraction:.0%}"
     if name == "time":
         cutoff = _iso(int(test.timestamps.min())) if len(test) else "-"
@@ -196,6 +236,8 @@ def summary(
         how = f"per user: {pct} of each user's pairs at random (seed {seed}) go to test"
     elif name == "random":
         how = f"at random: {pct} of the pairs (seed {seed}) go to test"
+    elif name == "latest":
+        how = f"by time per user: each user's latest {pct} of pairs go to test"
     else:
         how = "leave-last-one-out: each user's latest pair goes to test"
     line = (

@@ -19,7 +19,7 @@ from nextbuy.models.common import (
 )
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in, ridge_system
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -27,11 +27,15 @@ from nextbuy.progress import progress_bar
 class ALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`ALS`."""
 
-    factors: int = param(64, "latent dimensions", ge=1)
-    regularization: float = param(30.0, "L2 on the factors (implicit's lambda, unscaled)", ge=0)
+    factors: AtLeastOne | Auto = param(
+        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
+    )
+    regularization: NonNegative | Auto = param(
+        "auto", "L2 (implicit's lambda); auto = 30 x sqrt(mean confidence / 3) x size"
+    )
     alpha: float = param(2.0, "confidence slope: c = 1 + alpha * f(value)", ge=0)
-    weighting: Literal["linear", "log"] = param(
-        "linear", "f in the confidence: linear (value) or log (log1p(value))"
+    weighting: Literal["linear", "log", "auto"] = param(
+        "auto", "f in the confidence: linear (value) or log (log1p); auto = log for counts"
     )
     iterations: int = param(15, "ALS sweeps (users then items)", ge=1)
     random_state: int | None = param(42, "seed of the initial factors")
@@ -123,7 +127,7 @@ class ALS(FactorModel):
             np.asarray(self.item_factors_),
             gram_weights=conf.data - 1.0,
             targets=conf.data,
-            reg=self.config.regularization,
+            reg=float(self.config.regularization),
             base_gram=self._item_gram(),
         )
 
@@ -141,7 +145,7 @@ class ALS(FactorModel):
         conf = self._confidence(row).data.astype(np.float64)
         factors = np.asarray(self.item_factors_)
         gram, past = ridge_system(
-            row.indices, factors, conf - 1.0, self.config.regularization, self._item_gram()
+            row.indices, factors, conf - 1.0, float(self.config.regularization), self._item_gram()
         )
         weights = np.linalg.solve(gram, past.T)  # (f, n_history)
         ours = np.asarray(factors[items], dtype=np.float64)

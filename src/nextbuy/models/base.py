@@ -14,6 +14,7 @@ from typing_extensions import Self
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
 from nextbuy.models.common import as_csr, jsonable, rows_of
+from nextbuy.models.defaults import DataShape, auto_names, resolve
 from nextbuy.models.params import Hyperparameters, untyped
 from nextbuy.retrieval import cosine_neighbours, topk
 
@@ -68,8 +69,13 @@ class Recommender:
             )
         elif params:
             config = config.replace(self.name, params)
-        #: Validated hyper-parameters (immutable; :meth:`set_params` replaces them).
+        #: Validated hyper-parameters (immutable; :meth:`set_params` replaces them). ``auto``
+        #: values are replaced by their density rule at :meth:`fit` (models/defaults.py).
         self.config = config
+        #: The parameters as asked for, ``auto`` kept: each fit resolves them for its data.
+        self.requested_config: Hyperparameters = config
+        #: What each ``auto`` parameter became at the last fit, and the data shape behind it.
+        self.auto_params_: dict[str, Any] = {}
         self.n_users_: int = 0
         self.n_items_: int = 0
         #: Training interactions (users x items CSR): the seen items, and histories to score.
@@ -93,6 +99,7 @@ class Recommender:
     def set_params(self, **params: Any) -> Self:
         """Change hyper-parameters (validated; takes effect at the next :meth:`fit`)."""
         self.config = self.config.replace(self.name, params)
+        self.requested_config = self.requested_config.replace(self.name, params)
         return self
 
     # ------------------------------------------------------------------ training
@@ -103,9 +110,21 @@ class Recommender:
         show_progress: bool = False,
     ) -> Self:
         """Learn from ``train`` and return self (``valid``: early stopping and :attr:`callback`)."""
+        self._resolve_auto(train)
         self._fit(train, valid, show_progress)
         self._remember(train)
         return self
+
+    def _resolve_auto(self, train: Interactions) -> None:
+        """Replace ``auto`` parameters by their density rule for ``train`` (user values win)."""
+        requested = self.requested_config.values()
+        names = auto_names(self.name, requested)
+        if not names:
+            return
+        shape = DataShape.of(train)
+        resolved = resolve(self.name, requested, shape)
+        self.config = self.config_class.build(self.name, resolved)
+        self.auto_params_ = {"values": {n: resolved[n] for n in names}, "data": shape.as_dict()}
 
     def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Learn the model's state from ``train`` (``fit`` then records the training matrix)."""
@@ -321,6 +340,7 @@ class Recommender:
             "n_items": self.n_items_,
             "history": self.history_,
             "arrays": arrays,
+            **({"auto": self.auto_params_} if self.auto_params_ else {}),
         }
         (path / "params.json").write_text(json.dumps(meta, indent=2, default=jsonable))
 

@@ -101,6 +101,9 @@ class Blend(Recommender):
         self.components_ = {}
         for key, model, _ in self._plan():
             self.components_[key] = model.fit(train, valid, show_progress=show_progress)
+        # the members' ``auto`` values as resolved for this data, so a saved blend reloads them
+        resolved = {key: m.params for key, m in self.components_.items()}
+        self.config = self.config.replace(self.name, {"components": resolved})
         self.history_ = {
             f"{key}.{k}": v for key, m in self.components_.items() for k, v in m.history_.items()
         }

@@ -11,21 +11,47 @@ from threadpoolctl import threadpool_limits
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import implicit_factors, implicit_model, popularity_share
 from nextbuy.models.factor import FactorModel, UserSide
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
 from nextbuy.progress import progress_bar
 
 
 class BPRConfig(Hyperparameters):
     """Hyper-parameters of :class:`BPR`."""
 
-    factors: int = param(64, "latent dimensions (implicit adds one bias column)", ge=1)
+    factors: AtLeastOne | Auto = param(
+        "auto", "latent dimensions (+1 bias); auto = 64 / cbrt(sparsity)"
+    )
     learning_rate: float = param(0.0062, "SGD step size", gt=0)
     regularization: float = param(0.00017, "L2 on the factors touched by each update", ge=0)
-    iterations: int = param(78, "epochs of sampled (user, liked, not liked) triples", ge=1)
+    iterations: AtLeastOne | Auto = param(
+        "auto", "epochs of sampled triples; auto = 6.2M / interactions, in 78..400"
+    )
     verify_negative_samples: bool = param(True, "resample negatives the user actually liked")
     random_state: int | None = param(42, "seed of the initial factors and the sampling")
     num_threads: int = param(0, "0 = all cores (more than one thread is not reproducible)", ge=0)
     device: Literal["auto", "cpu", "cuda"] = param("auto", "auto | cpu | cuda")
+    popularity_weight: NonNegative | Auto = param(
+        "auto", "x log(popularity) added to item biases; auto = sparsity ** 0.75"
+    )
+
+
+def with_popularity_prior(
+    item_factors: np.ndarray, binary: sp.csr_matrix, weight: float
+) -> np.ndarray:
+    """Item factors whose bias column gains ``weight * log(share of interactions)``.
+
+    implicit draws BPR's negatives from the stored interactions, i.e. in proportion to
+    popularity, so the learned scores approach log p(i | u) / p(i): popularity is trained
+    out. Adding log p(i) back (the logQ correction) restores it; sparse data, whose factors
+    are noisier, leans on it more (``popularity_weight: auto``).
+    """
+    out = np.array(item_factors, dtype=np.float32, copy=True)
+    if weight == 0.0 or out.shape[0] == 0:
+        return out
+    counts = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()
+    share = np.maximum(counts, 1.0) / max(float(counts.sum()), 1.0)
+    out[:, -1] += np.float32(weight) * np.log(share).astype(np.float32)
+    return out
 
 
 class BPR(FactorModel):
@@ -58,7 +84,7 @@ class BPR(FactorModel):
         auc: list[float] = []
         with (
             threadpool_limits(1, "blas"),
-            progress_bar(cfg.iterations, "BPR", enabled=show_progress) as advance,
+            progress_bar(int(cfg.iterations), "BPR", enabled=show_progress) as advance,
         ):
             model = implicit_model("bpr", cfg.device, cfg.num_threads, **common)
 
@@ -74,6 +100,9 @@ class BPR(FactorModel):
             model.fit(train.binary_csr(), show_progress=False, callback=callback)
         self.user_factors_, self.item_factors_ = implicit_factors(model)
         self.popularity_ = popularity_share(train.csr)
+        self.item_factors_ = with_popularity_prior(
+            self.item_factors_, train.binary_csr(), float(cfg.popularity_weight)
+        )
         self.history_ = {"train_auc": auc} if auc else {}
 
     def recalculate_user(self, user_items: sp.spmatrix) -> np.ndarray:

@@ -12,7 +12,7 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models.common import pad_neighbours, popularity_share
 from nextbuy.models.itemitem import ItemItemModel
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import Auto, Hyperparameters, NonNegative, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.retrieval import topk
 
@@ -75,8 +75,8 @@ def ease_solution(
 class EASEConfig(Hyperparameters):
     """Hyper-parameters of :class:`EASE`."""
 
-    regularization: float = param(
-        470.0, "lambda added to the Gram diagonal (larger = smoother)", ge=0
+    regularization: NonNegative | Auto = param(
+        "auto", "lambda on the Gram diagonal; auto = 470 x sqrt(per item / 47.56)"
     )
     dropout: float = param(
         0.66, "EDLAE: adds dropout / (1 - dropout) * item count to the diagonal", ge=0, lt=1
@@ -118,7 +118,7 @@ class EASE(ItemItemModel):
                 "catalogues, or raise max_items if the machine has the memory."
             )
         x = self._weigh(train.csr)
-        self.weights_ = ease_weights(x, cfg.regularization, cfg.dropout)
+        self.weights_ = ease_weights(x, float(cfg.regularization), cfg.dropout)
         self.popularity_ = popularity_share(train.csr)
 
     def _weigh(self, rows: sp.csr_matrix) -> sp.csr_matrix:

@@ -13,7 +13,7 @@ from nextbuy.evaluation.snapshot import ranking_snapshot
 from nextbuy.models.common import popularity_share
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -73,7 +73,9 @@ def _half_step(
 class IALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`IALS`."""
 
-    factors: int = param(64, "latent dimensions", ge=1)
+    factors: AtLeastOne | Auto = param(
+        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
+    )
     regularization: float = param(
         0.38, "L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent", ge=0
     )
@@ -83,8 +85,8 @@ class IALSConfig(Hyperparameters):
     reg_exponent: float = param(
         0.5, "0 = constant L2; 1 = L2 proportional to frequency (Rendle et al. 2021)"
     )
-    weighting: Literal["binary", "linear", "log"] = param(
-        "binary", "observed confidence: binary (1) or 1 + alpha * linear/log value"
+    weighting: Literal["binary", "linear", "log", "auto"] = param(
+        "auto", "observed confidence: binary or 1 + alpha * linear/log; auto = log for counts"
     )
     alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
     iterations: int = param(18, "sweeps (users, then items)", ge=1)
@@ -121,7 +123,7 @@ class IALS(FactorModel):
     def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Alternate user and item half-steps; ``valid`` only feeds :attr:`callback`."""
         cfg = self.config
-        f, iterations = cfg.factors, cfg.iterations
+        f, iterations = int(cfg.factors), cfg.iterations
         x = self._confidence(train.csr)
         xt = x.T.tocsr()
         n_users, n_items = train.shape

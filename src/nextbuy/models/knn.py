@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import popularity_share
 from nextbuy.models.itemitem import ItemItemModel
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
 from nextbuy.models.weighting import weigh_rows
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
@@ -93,9 +93,11 @@ def _sparse_block(
 class ItemKNNConfig(Hyperparameters):
     """Hyper-parameters of :class:`ItemKNN`."""
 
-    neighbors: int = param(10, "similar items kept per item (K)", ge=1)
-    shrinkage: float = param(
-        25.0, "added to the cosine denominator; damps rarely co-occurring pairs", ge=0
+    neighbors: AtLeastOne | Auto = param(
+        "auto", "similar items kept per item (K); auto = 10 x sparsity, in 10..500"
+    )
+    shrinkage: NonNegative | Auto = param(
+        "auto", "added to the cosine denominator; auto = 25 x sparsity"
     )
     weighting: Literal["binary", "linear", "log"] = param(
         "log", "binary, or 1 + alpha * linear/log value"
@@ -120,7 +122,10 @@ class ItemKNN(ItemItemModel):
         """Compute the pruned item-item cosine matrix."""
         cfg = self.config
         self.similarity_ = cosine_topk(
-            self._weigh(train.csr), cfg.neighbors, cfg.shrinkage, show_progress=show_progress
+            self._weigh(train.csr),
+            int(cfg.neighbors),
+            float(cfg.shrinkage),
+            show_progress=show_progress,
         )
         self.popularity_ = popularity_share(train.csr)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import annotated_types as at
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -18,6 +18,13 @@ from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
 from nextbuy.errors import ConfigError
+
+#: A parameter that may be left to its density rule (:mod:`nextbuy.models.defaults`) at fit.
+Auto = Literal["auto"]
+#: Bounded numbers for ``X | Auto`` fields (the bounds must sit on the number, not the union).
+AtLeastOne = Annotated[int, at.Ge(1)]
+NonNegative = Annotated[float, at.Ge(0)]
+Positive = Annotated[float, at.Gt(0)]
 
 
 class Hyperparameters(BaseModel):
@@ -69,14 +76,25 @@ def param(default: Any, description: str, **bounds: Any) -> Any:
 
 def describe(field: FieldInfo) -> str:
     """A field's type and bounds in words, e.g. ``"a number > 0 and < 1"`` or ``"one of ..."``."""
-    text = _type_words(field.annotation)
+    annotation: Any = field.annotation
+    metadata = list(field.metadata)
+    args = typing.get_args(annotation)
+    auto = typing.get_origin(annotation) in (Union, types.UnionType) and Auto in args
+    if auto:  # "an integer >= 1 or 'auto'": the bounds sit on the number
+        rest = [a for a in args if a is not Auto]
+        annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+        if typing.get_origin(annotation) is Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata += extra
+    text = _type_words(annotation)
     bounds = [
         f"{symbol} {getattr(item, attr)}"
-        for item in field.metadata
+        for item in metadata
         for kind, attr, symbol in _BOUNDS
         if isinstance(item, kind)
     ]
-    return f"{text} {' and '.join(bounds)}" if bounds else text
+    words = f"{text} {' and '.join(bounds)}" if bounds else text
+    return f"{words} or 'auto'" if auto else words
 
 
 _BOUNDS = ((at.Ge, "ge", ">="), (at.Gt, "gt", ">"), (at.Le, "le", "<="), (at.Lt, "lt", "<"))
@@ -101,6 +119,8 @@ def _message(cls: type[Hyperparameters], model: str, exc: ValidationError) -> st
     """One sentence for the first error: ``model 'als': factors must be ..., not 0``."""
     err = exc.errors()[0]
     loc = [str(part) for part in err["loc"]]
+    if loc and loc[0] in cls.model_fields and typing.get_args(cls.model_fields[loc[0]].annotation):
+        loc = loc[:1] if Auto in typing.get_args(cls.model_fields[loc[0]].annotation) else loc
     if len(loc) == 1 and loc[0] in cls.model_fields:
         return f"model {model!r}: {loc[0]} must be {cls.expected(loc[0])}, not {err['input']!r}"
     if loc:  # inside a mapping, e.g. blend weights.ease

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import popularity_share
 from nextbuy.models.itemitem import ItemItemModel
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, Positive, param
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
 
@@ -77,11 +77,15 @@ def rp3beta_weights(
 class RP3betaConfig(Hyperparameters):
     """Hyper-parameters of :class:`RP3beta`."""
 
-    alpha: float = param(
-        0.95, "element-wise exponent of the random walk's transition probabilities", gt=0
+    alpha: Positive | Auto = param(
+        "auto", "exponent of the walk's transition probabilities; auto = 0.95 / sqrt(sparsity)"
     )
-    beta: float = param(0.63, "popularity penalty: divide by item popularity ** beta")
-    neighbors: int = param(214, "items kept per item (top-K)", ge=1)
+    beta: float | Auto = param(
+        "auto", "popularity penalty (popularity ** beta); auto = 0.63 - 0.35 ln(sparsity)"
+    )
+    neighbors: AtLeastOne | Auto = param(
+        "auto", "items kept per item (top-K); auto = 214, below the catalogue"
+    )
     normalize: bool = param(True, "L1-normalise each item's row after pruning")
 
 
@@ -103,9 +107,9 @@ class RP3beta(ItemItemModel):
         cfg = self.config
         self.similarity_ = rp3beta_weights(
             train.csr,
-            cfg.alpha,
-            cfg.beta,
-            cfg.neighbors,
+            float(cfg.alpha),
+            float(cfg.beta),
+            int(cfg.neighbors),
             cfg.normalize,
             show_progress=show_progress,
         )

@@ -12,13 +12,15 @@ from nextbuy.errors import ConfigError
 from nextbuy.models.base import Recommender
 from nextbuy.models.common import fill_rows, popularity_share
 from nextbuy.models.ease import ease_solution
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import Auto, Hyperparameters, NonNegative, param
 
 
 class UserEASEConfig(Hyperparameters):
     """Hyper-parameters of :class:`UserEASE`."""
 
-    regularization: float = param(190.0, "lambda added to the user x user Gram diagonal", ge=0)
+    regularization: NonNegative | Auto = param(
+        "auto", "lambda on the user Gram diagonal; auto = 190 x sqrt(sparsity)"
+    )
     dropout: float = param(
         0.79, "EDLAE: adds dropout / (1 - dropout) * user count to the diagonal", ge=0, lt=1
     )
@@ -60,7 +62,7 @@ class UserEASE(Recommender):
             )
         x = train.binary_csr()
         self.weights_, self.p_diag_ = ease_solution(
-            sp.csr_matrix(x.T), cfg.regularization, cfg.dropout
+            sp.csr_matrix(x.T), float(cfg.regularization), cfg.dropout
         )
         self.popularity_ = popularity_share(train.csr)
 

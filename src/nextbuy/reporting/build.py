@@ -28,7 +28,7 @@ def test_set(manifest: dict, train: Interactions, test: Path | None) -> tuple[In
     _, held_out = reproduce_split(manifest, data)
     if held_out is None or len(held_out) == 0:
         raise SourceError("the version was trained without a held-out split; pass --test FILE")
-    method = data.config.split.method
+    method = (manifest.get("data") or {}).get("split") or data.config.split.method
     return (
         held_out,
         f"the held-out part of {data.source} ({method} split, seed {data.config.split.seed})",

@@ -21,7 +21,8 @@ _BUCKETS = 4096
 _COLLECT = 200_000
 _METHODS = {"random": "random", "user": "user", "by_user": "user", "per_user": "user",
             "time": "time", "temporal": "time", "last": "last", "leave_last": "last",
-            "leave-last": "last", "loo": "last"}  # fmt: skip
+            "leave-last": "last", "loo": "last",
+            "auto": "random"}  # fmt: skip  # auto: the per-user temporal split is in-process only
 
 
 def split(
