@@ -90,10 +90,13 @@ def train(
         console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
         from nextbuy.demo import COMPACT_METRICS
+        from nextbuy.evaluation.baselines import baseline_warnings
 
         console.print(
             results_table(result.evaluations, title="held-out evaluation", metrics=COMPACT_METRICS)
         )
+        for line in baseline_warnings(result.evaluations):
+            err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     console.print(
         f"trained {result.model.name} on {result.n_train:,} interactions "
         f"({result.fit_seconds:.2f} s); saved [bold]{result.version_dir}[/bold]"
@@ -151,7 +154,13 @@ def evaluate(
         results.append(
             run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
         )
+    if artifact.model.predicts_ratings and test_inter.explicit:
+        from nextbuy.evaluation.baselines import baseline_warnings, rating_baselines
+
+        results += rating_baselines(train_inter, test_inter, k, relevant, (artifact.model.name,))
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
+    for line in baseline_warnings(results):
+        err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     unknown = results[0].n_test_unknown
     if unknown:
         err_console.print(
