@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
+from nextbuy.data.interactions import Interactions
 from nextbuy.evaluation import evaluate
 from nextbuy.evaluation.baselines import baseline_warnings, rating_baselines
 from nextbuy.evaluation.concentration import SAME_TOP, same_top_share
 from nextbuy.models import registry
-from tests.models.test_mf import low_rank
+
+
+def low_rank(seed: int = 0) -> tuple[Interactions, Interactions]:
+    """Ratings 1..5 from mu + b_u + b_i + p.q (rank 2) + noise, 30% observed, 80/20 split."""
+    rng = np.random.default_rng(seed)
+    shape = (200, 120)
+    p, q = rng.normal(0, 0.7, (shape[0], 2)), rng.normal(0, 0.7, (shape[1], 2))
+    full = 3.4 + rng.normal(0, 0.4, (shape[0], 1)) + rng.normal(0, 0.4, (1, shape[1])) + p @ q.T
+    full = np.clip(np.round(full + rng.normal(0, 0.3, shape)), 1, 5)
+    users, items = np.nonzero(rng.random(shape) < 0.3)
+    test = rng.random(len(users)) < 0.2
+
+    def part(rows: np.ndarray) -> Interactions:
+        m = sp.csr_matrix((full[users[rows], items[rows]], (users[rows], items[rows])), shape)
+        return Interactions.from_csr(m, explicit=True)
+
+    return part(~test), part(test)
 
 
 def test_rows_and_warning_for_a_model_that_does_not_beat_them() -> None:

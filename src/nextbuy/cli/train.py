@@ -154,9 +154,9 @@ def evaluate(
         results.append(
             run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
         )
-    if artifact.model.predicts_ratings and test_inter.explicit:
-        from nextbuy.evaluation.baselines import baseline_warnings, rating_baselines
+    from nextbuy.evaluation.baselines import baseline_warnings, rating_baselines
 
+    if artifact.model.predicts_ratings and test_inter.explicit:
         results += rating_baselines(train_inter, test_inter, k, relevant, (artifact.model.name,))
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
     for line in baseline_warnings(results):

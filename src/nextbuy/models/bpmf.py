@@ -183,6 +183,9 @@ class BPMFConfig(Hyperparameters):
     implicit_max_items: int = param(
         6000, "skip the implicit term above this many items (its eigendecomposition)", ge=0
     )
+    rank_support: float = param(
+        10.0, "ranking shrinks an item's part by n_i / (n_i + this); 0 = rank by rating", ge=0
+    )
     init_std: float = param(0.1, "standard deviation of the initial factors", ge=0)
     num_threads: int = param(
         1, "BLAS threads while fitting (1 is as fast here, and robust when busy); 0 = all", ge=0
@@ -437,7 +440,10 @@ class BPMF(RatingFactorModel):
     def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Folded-in users live in the space of the posterior-mean item factors."""
         items = self.item_mean_factors_ if from_history else self.item_factors_
-        return np.asarray(items), np.asarray(self.item_bias_)
+        weight = self._support_weight()
+        if weight is None:
+            return np.asarray(items), np.asarray(self.item_bias_)
+        return self._shrunk(items, weight), self._shrunk(self.item_bias_, weight)
 
     def item_vectors(self) -> np.ndarray:
         return np.asarray(self.item_mean_factors_)
