@@ -161,7 +161,8 @@ def models_section() -> str:
         config_class = registry.get(name).config_class
         if index:
             lines.append("")
-        lines.append(f"  {name}:")
+        empty = not config_class.model_fields  # e.g. globalmean: nothing to set
+        lines.append(f"  {name}: {{}}" if empty else f"  {name}:")
         for key, value in config_class.default_values().items():
             comment = config_class.model_fields[key].description or ""
             nested = isinstance(value, dict) and bool(value)

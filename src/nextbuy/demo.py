@@ -13,7 +13,17 @@ from nextbuy.config import load_config
 from nextbuy.training import TrainResult
 
 #: Metrics the demo and `nextbuy train` print (all of them are in the manifest and --json).
-COMPACT_METRICS = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage", "rmse", "mae"]
+COMPACT_METRICS = [
+    "precision",
+    "recall",
+    "ndcg",
+    "map",
+    "hit_rate",
+    "coverage",
+    "rmse",
+    "mae",
+    "same_top1",
+]
 
 
 def run_demo(

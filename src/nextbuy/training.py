@@ -277,6 +277,12 @@ def train_model(
             )
             baseline_metrics = dict(base_result.metrics)
             evaluations.append(base_result)
+        if estimator.predicts_ratings and test_inter.explicit:
+            from nextbuy.evaluation.baselines import rating_baselines
+
+            evaluations += rating_baselines(
+                train_inter, test_inter, cfg.evaluation.k, relevant, skip=(cfg.model.name,)
+            )
 
     report("saving", 0.95)
     attributes = None

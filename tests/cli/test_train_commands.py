@@ -32,7 +32,7 @@ def test_mf_train_and_evaluate_with_test_file(shop_dir: Path, tmp_path: Path) ->
         str(tmp_path / "m"),
         "--quiet",
     )
-    run_cli(
+    proc = run_cli(
         "evaluate",
         "--model-dir",
         str(tmp_path / "m" / "mf"),
@@ -43,8 +43,11 @@ def test_mf_train_and_evaluate_with_test_file(shop_dir: Path, tmp_path: Path) ->
     )
     results = json.loads((tmp_path / "eval.json").read_text())
     by_model = {r["model"]: r for r in results}
-    assert set(by_model) == {"mf", "popularity"}
+    assert set(by_model) == {"mf", "popularity", "globalmean", "bias"}  # rating baselines too
     assert 0.3 < by_model["mf"]["metrics"]["rmse"] < 1.2
+    lost = by_model["mf"]["metrics"]["rmse"] >= by_model["bias"]["metrics"]["rmse"]
+    assert ("warning: mf (RMSE" in proc.stderr) == lost, proc.stderr
+    assert "same #1" in proc.stdout
 
 
 def test_user_mistakes_exit_2_with_one_line(shop_dir: Path, tmp_path: Path) -> None:

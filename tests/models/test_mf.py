@@ -136,7 +136,8 @@ def test_early_stopping_restores_best_epoch(split: tuple[Interactions, Interacti
         explicit=True,
     )
     model = registry.create(
-        "mf", **{**FAST, "epochs": 200, "lr": 0.05, "l2": 0.0, "early_stopping": 3}
+        "mf",
+        **{**FAST, "epochs": 200, "lr": 0.05, "l2": 0.0, "early_stopping": 3, "rank_support": 0},
     ).fit(train, valid=noise)
     h = model.history_
     assert len(h["train_loss"]) < 200
@@ -175,7 +176,10 @@ def test_unknown_ids_fall_back_to_biases(fitted: Recommender) -> None:
     pred = m.predict(np.array([-1, 0, -1]), np.array([3, -1, -1]))
     expected = np.clip([mu + m.item_bias_[3], mu + m.user_bias_[0], mu], 1, 5)  # type: ignore[attr-defined]
     np.testing.assert_allclose(pred, expected, rtol=1e-5)
-    np.testing.assert_allclose(m.score([-1])[0], mu + m.item_bias_, rtol=1e-5)  # type: ignore[attr-defined]
+    # ranking shrinks each item's part by its support n_i / (n_i + rank_support)
+    n_i = np.bincount(m.user_items_.indices, minlength=m.n_items_)  # type: ignore[union-attr]
+    weight = n_i / (n_i + m.config.rank_support)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(m.score([-1])[0], mu + weight * m.item_bias_, rtol=1e-5)  # type: ignore[attr-defined]
 
 
 def test_fold_in_recovers_a_known_user(

@@ -96,11 +96,13 @@ def train(
         console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
         from nextbuy.demo import COMPACT_METRICS
+        from nextbuy.evaluation.baselines import baseline_warnings as rating_warnings
         from nextbuy.evaluation.honesty import baseline_warnings, split_words
 
         title = f"held-out evaluation, {split_words(result.split)}"
         console.print(results_table(result.evaluations, title=title, metrics=COMPACT_METRICS))
-        for line in baseline_warnings(result.evaluations, metric=f"ndcg@{cfg.evaluation.k}"):
+        warnings = baseline_warnings(result.evaluations, metric=f"ndcg@{cfg.evaluation.k}")
+        for line in warnings + rating_warnings(result.evaluations):
             err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     console.print(
         f"trained {result.model.name} on {result.n_train:,} interactions "
@@ -159,10 +161,15 @@ def evaluate(
         results.append(
             run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
         )
+    from nextbuy.evaluation.baselines import baseline_warnings as rating_warnings
+    from nextbuy.evaluation.baselines import rating_baselines
     from nextbuy.evaluation.honesty import baseline_warnings
 
+    if artifact.model.predicts_ratings and test_inter.explicit:
+        results += rating_baselines(train_inter, test_inter, k, relevant, (artifact.model.name,))
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
-    for line in baseline_warnings(results, baseline=baseline, metric=f"ndcg@{k}"):
+    warnings = baseline_warnings(results, baseline=baseline, metric=f"ndcg@{k}")
+    for line in warnings + rating_warnings(results):
         err_console.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     unknown = results[0].n_test_unknown
     if unknown:

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
+from nextbuy.evaluation.concentration import SAME_TOP, same_top_share
 from nextbuy.evaluation.metrics import mae, pairs_in, ranking_metrics, rmse
 
 
@@ -144,6 +145,8 @@ def evaluate_ranking(
 
     # with no evaluable users every average is NaN (shown as "-"), never a missing key
     metrics = ranking_metrics(recs, truth, k=k, n_items=train.n_items)
+    if model.predicts_ratings:  # ranking by rating can crown one rarely rated item for all
+        metrics[SAME_TOP] = same_top_share(recs)
     return EvaluationResult(
         model=label or model.name,
         k=k,

@@ -20,6 +20,7 @@ LABELS = {
     "coverage": "Cov",
     "rmse": "RMSE",
     "mae": "MAE",
+    "same_top1": "same #1",
 }
 _ORDER = {name: i for i, name in enumerate(RANKING_METRICS + RATING_METRICS)}
 

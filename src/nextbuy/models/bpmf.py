@@ -6,6 +6,7 @@ import time
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from pydantic import model_validator
 from typing_extensions import Self
@@ -36,6 +37,7 @@ def _sample_side(
     stored ``w_ui`` (noise precisions) and ``y_ui = targets`` follow ``weights``' layout. All
     rows are drawn at once: the Gram matrices come from one sparse product with the
     per-column outer products, then a batched Cholesky gives ``mean + L^-T eps``.
+    ``prior_mean`` is one mean ``m`` for every row (``[d]``) or one per row (``[n, d]``).
     """
     n, d = weights.shape[0], design.shape[1]
     outer = (design[:, :, None] * design[:, None, :]).reshape(len(design), d * d)
@@ -44,7 +46,7 @@ def _sample_side(
     weighted = sp.csr_matrix(
         (weights.data * targets, weights.indices, weights.indptr), shape=weights.shape
     )
-    rhs = np.asarray(weighted @ design) + (prior_precision * prior_mean)[None, :]
+    rhs = np.asarray(weighted @ design) + prior_precision * prior_mean  # mean: [d] or [n, d]
     chol = np.linalg.cholesky(prec)
     mean = np.linalg.solve(prec, rhs[:, :, None])[:, :, 0]
     noise = rng.standard_normal((n, d))
@@ -59,6 +61,59 @@ def _sample_prior(z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     precision = rng.gamma(_A0 + n / 2.0, 1.0 / (_B0 + 0.5 * spread))
     mean = rng.normal(n * zbar / (_G0 + n), 1.0 / np.sqrt((_G0 + n) * precision))
     return precision, mean
+
+
+class ImplicitPrior:
+    """SVD++'s implicit term as the users' prior mean: ``z_u ~ N(m + x_u Y, diag(lam)^-1)``.
+
+    ``x_u`` spreads ``|N(u)|^-1/2`` over the items user ``u`` rated, so which films a user
+    chose to rate moves their bias and factors (Koren 2008), inside the Bayesian model as in
+    Rendle's Bayesian SVD++: with ``p_u = z_u - x_u Y`` the likelihood is SVD++'s exactly.
+    Given the users, each column of ``Y`` is a Bayesian ridge regression on ``X`` with
+    precision ``lam_d X^T X + alpha_d I``. With the thin SVD ``X = W V^T`` (``W = U sqrt(s)``,
+    one eigendecomposition of the smaller Gram matrix, at fit), ``Y = V c`` plus a part in
+    ``X``'s null space that no rating sees: the sampler draws ``c [rank, d]`` coordinate-wise
+    (independent given the users) and only the squared norm of the null part, for ``alpha``.
+    """
+
+    def __init__(self, rated: sp.csr_matrix) -> None:
+        counts = np.diff(rated.indptr).astype(np.float64)
+        norm = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+        x = sp.csr_matrix(
+            (np.repeat(norm, np.diff(rated.indptr)), rated.indices, rated.indptr),
+            shape=rated.shape,
+        )
+        small = x @ x.T if x.shape[0] < x.shape[1] else x.T @ x
+        vals, vecs = scipy.linalg.eigh(np.asarray(small.todense(), dtype=np.float32), driver="evd")
+        vals, vecs = vals.astype(np.float64), vecs.astype(np.float64)
+        keep = vals > 1e-6 * max(float(vals.max()), 1.0)
+        self.eigvals = vals[keep]
+        root = np.sqrt(self.eigvals)
+        if x.shape[0] < x.shape[1]:  # vecs are U: W = U sqrt(s), V = X^T U / sqrt(s)
+            self.user_side = vecs[:, keep] * root
+            self.item_side = np.asarray(x.T @ vecs[:, keep]) / root
+        else:  # vecs are V: W = X V
+            self.item_side = vecs[:, keep]
+            self.user_side = np.asarray(x @ self.item_side)
+        self.null_dims = x.shape[1] - len(self.eigvals)
+
+    def offsets(self, coords: np.ndarray) -> np.ndarray:
+        """``x_u Y = W c`` for every user ``[n_users, d]``."""
+        return np.asarray(self.user_side @ coords)
+
+    def sample(
+        self, targets: np.ndarray, precision: np.ndarray, alpha: np.ndarray, rng: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A draw of ``c [rank, d]`` given ``targets = z - m``, and ``|Y_d|^2`` per dimension."""
+        denom = precision[None, :] * self.eigvals[:, None] + alpha[None, :]
+        mean = precision * (self.user_side.T @ targets) / denom
+        coords = mean + rng.standard_normal(mean.shape) / np.sqrt(denom)
+        null_sq = rng.chisquare(self.null_dims, len(alpha)) / alpha if self.null_dims else 0.0
+        return coords, (coords**2).sum(axis=0) + null_sq
+
+    def item_factors(self, coords: np.ndarray) -> np.ndarray:
+        """``Y = V c [n_items, d]``: the implicit item factors (fold-in of new users)."""
+        return np.asarray(self.item_side @ coords)
 
 
 def _sample_scales(
@@ -122,7 +177,19 @@ class BPMFConfig(Hyperparameters):
     rank: int = param(
         64, "factors of the exported posterior average (randomized SVD); 0 = all", ge=0
     )
+    implicit: bool = param(
+        True, "SVD++ term: which items a user rated shifts their prior (Bayesian SVD++)"
+    )
+    implicit_max_items: int = param(
+        6000, "skip the implicit term above this many items (its eigendecomposition)", ge=0
+    )
+    rank_support: float = param(
+        10.0, "ranking shrinks an item's part by n_i / (n_i + this); 0 = rank by rating", ge=0
+    )
     init_std: float = param(0.1, "standard deviation of the initial factors", ge=0)
+    num_threads: int = param(
+        1, "BLAS threads while fitting (1 is as fast here, and robust when busy); 0 = all", ge=0
+    )
     seed: int = param(42, "seeds the initial factors and the sampler")
 
     @model_validator(mode="after")
@@ -158,12 +225,18 @@ class BPMF(RatingFactorModel):
         *RatingFactorModel.state_attributes,
         "item_mean_factors",
         "fold_in_reg",
+        "implicit_factors",
+        "user_prior_mean",
     )
 
     #: Posterior-mean item factors ``[n_items, factors]`` (fold-in of new users).
     item_mean_factors_: np.ndarray
     #: Ridge penalty per user dimension (bias first) for fold-in: prior precision / noise.
     fold_in_reg_: np.ndarray
+    #: Posterior mean of SVD++'s implicit item factors ``Y [n_items, 1 + factors]`` (zeros
+    #: without the implicit term) and of the users' prior mean ``m``: fold-in's prior.
+    implicit_factors_: np.ndarray
+    user_prior_mean_: np.ndarray
 
     # ------------------------------------------------------------------ training
     def _check(self, train: Interactions) -> None:
@@ -171,7 +244,19 @@ class BPMF(RatingFactorModel):
             raise DataError("bpmf: no training ratings")
 
     def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
-        """Run the Gibbs sampler; ``valid`` only feeds :attr:`callback` (running-average RMSE)."""
+        """Run the Gibbs sampler; ``valid`` only feeds :attr:`callback` (running-average RMSE).
+
+        BLAS runs on ``num_threads`` threads: the sampler's products are small, and threads
+        spinning on a busy machine made the one eigendecomposition ten times slower.
+        """
+        from threadpoolctl import threadpool_limits
+
+        threads = self.config.num_threads or None
+        with threadpool_limits(limits=threads, user_api="blas"):
+            self._sample(train, valid, show_progress)
+
+    def _sample(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
+        """The Gibbs sampler itself (see :meth:`_fit`)."""
         self._check(train)
         p = self.config
         started = time.perf_counter()
@@ -201,6 +286,13 @@ class BPMF(RatingFactorModel):
         prec_u, mean_u = np.ones(f + 1), np.zeros(f + 1)
         prec_i, mean_i = np.ones(f + 1), np.zeros(f + 1)
         tau, scale_u, scale_i = 1.0, np.ones(n_users), np.ones(n_items)
+        implicit = None
+        if p.implicit and n_items <= p.implicit_max_items:
+            implicit = ImplicitPrior(by_user)
+        rank = 0 if implicit is None else len(implicit.eigvals)
+        coords, alpha_y = np.zeros((rank, f + 1)), np.ones(f + 1)
+        user_prior = np.broadcast_to(mean_u, (n_users, f + 1))
+        sum_coords, sum_mean_u = np.zeros((rank, f + 1)), np.zeros(f + 1)
         k_u, k_i = p.user_noise, p.item_noise
 
         n_avg = sweeps - burn_in
@@ -224,8 +316,17 @@ class BPMF(RatingFactorModel):
                 # users: target r - mu - b_i on design [1, q_i]
                 design = np.hstack([ones_i, item_z[:, 1:]])
                 weights = sp.csr_matrix((w, ri, by_user.indptr), shape=(n_users, n_items))
-                user_z = _sample_side(weights, resid - item_z[ri, 0], design, prec_u, mean_u, rng)
-                prec_u, mean_u = _sample_prior(user_z, rng)
+                user_z = _sample_side(
+                    weights, resid - item_z[ri, 0], design, prec_u, user_prior, rng
+                )
+                if implicit is None:
+                    prec_u, mean_u = _sample_prior(user_z, rng)
+                    user_prior = np.broadcast_to(mean_u, user_z.shape)
+                else:
+                    prec_u, mean_u = _sample_prior(user_z - implicit.offsets(coords), rng)
+                    coords, y_sq = implicit.sample(user_z - mean_u, prec_u, alpha_y, rng)
+                    alpha_y = rng.gamma(_A0 + n_items / 2.0, 1.0 / (_B0 + 0.5 * y_sq))
+                    user_prior = mean_u + implicit.offsets(coords)
                 # items: target r - mu - b_u on design [1, p_u]
                 design = np.hstack([ones_u, user_z[:, 1:]])
                 weights = sp.csr_matrix(
@@ -258,6 +359,8 @@ class BPMF(RatingFactorModel):
                         kept_i.append(item_z.astype(np.float32))
                     sum_prec_u += prec_u
                     sum_tau += tau
+                    sum_coords += coords
+                    sum_mean_u += mean_u
                     if vr is not None:
                         valid_sum += (
                             mu
@@ -273,6 +376,9 @@ class BPMF(RatingFactorModel):
                 self._epoch_end(sweep, metrics)
 
         self._export(mu, kept_u, kept_i, sum_prec_u / n_avg, sum_tau / n_avg)
+        y = np.zeros((n_items, f + 1)) if implicit is None else implicit.item_factors(sum_coords)
+        self.implicit_factors_ = (y / n_avg).astype(np.float32)
+        self.user_prior_mean_ = (sum_mean_u / n_avg).astype(np.float32)
         history["fit_seconds"] = [time.perf_counter() - started]
         history["kept_samples"] = [float(len(kept_u))]
         self.history_ = history
@@ -316,15 +422,28 @@ class BPMF(RatingFactorModel):
             (self.item_mean_factors_,),
             lambda: self._ridge_design(np.asarray(self.item_mean_factors_)),
         )
+        # the prior mean m + x_u Y (SVD++'s implicit term from the row's rated items)
+        counts = np.diff(rows.indptr)
+        norm = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
+        pattern = sp.csr_matrix((norm, rows.indices, rows.indptr), shape=rows.shape)
+        prior = np.asarray(self.user_prior_mean_, dtype=np.float64) + np.asarray(
+            pattern @ np.asarray(self.implicit_factors_, dtype=np.float64)
+        )
+        owner = np.repeat(np.arange(rows.shape[0]), counts)
         targets = rows.data - self.global_mean_ - np.asarray(self.item_bias_)[rows.indices]
+        targets = targets - np.einsum("ed,ed->e", design[rows.indices], prior[owner])
         per_dim = np.asarray(self.fold_in_reg_, dtype=np.float64)
         reg = np.broadcast_to(per_dim, (rows.shape[0], len(per_dim)))
-        return ridge_fold_in(rows, design, np.ones(rows.nnz), targets, reg)
+        delta = ridge_fold_in(rows, design, np.ones(rows.nnz), targets, reg)
+        return (delta + prior * (counts > 0)[:, None]).astype(np.float32)
 
     def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Folded-in users live in the space of the posterior-mean item factors."""
         items = self.item_mean_factors_ if from_history else self.item_factors_
-        return np.asarray(items), np.asarray(self.item_bias_)
+        weight = self._support_weight()
+        if weight is None:
+            return np.asarray(items), np.asarray(self.item_bias_)
+        return self._shrunk(items, weight), self._shrunk(self.item_bias_, weight)
 
     def item_vectors(self) -> np.ndarray:
         return np.asarray(self.item_mean_factors_)

@@ -221,7 +221,37 @@ class RatingFactorModel(FactorModel):
         )
 
     def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        return np.asarray(self.item_factors_), np.asarray(self.item_bias_)
+        weight = self._support_weight()
+        if weight is None:
+            return np.asarray(self.item_factors_), np.asarray(self.item_bias_)
+        return self._shrunk(self.item_factors_, weight), self._shrunk(self.item_bias_, weight)
+
+    def _support_weight(self) -> np.ndarray | None:
+        """Ranking weight ``n_i / (n_i + rank_support)`` per item; None without gating.
+
+        Ranking (not ``predict``) shrinks each item's own part ``b_i + p_u . q_i`` toward the
+        user's baseline by its number of training ratings, so a film with a few enthusiastic
+        ratings cannot top everyone's list (Bayesian shrinkage by support).
+        """
+        support = float(getattr(self.config, "rank_support", 0.0))
+        if support <= 0 or self.user_items_ is None:
+            return None
+        seen = self.user_items_
+
+        def build() -> np.ndarray:
+            counts = np.bincount(seen.indices, minlength=self.n_items_).astype(np.float32)
+            return counts / (counts + np.float32(support))
+
+        return self._derived(f"support-{support}", (seen.indices,), build)
+
+    def _shrunk(self, values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``values`` (item rows) times the support ``weight``, cached per array."""
+
+        def build() -> np.ndarray:
+            arr = np.asarray(values, dtype=np.float32)
+            return arr * (weight[:, None] if arr.ndim == 2 else weight)
+
+        return self._derived(f"shrunk-{id(values)}", (values, weight), build)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Ratings per pair, clipped to the training range; unknown users/items add nothing."""

@@ -32,6 +32,9 @@ class MFConfig(Hyperparameters):
     )
     batch_norm: bool = param(False, "BatchNorm1d on p_u * q_i before summing (the seed design)")
     init_std: float = param(0.01, "standard deviation of the initial factors", ge=0)
+    rank_support: float = param(
+        10.0, "ranking shrinks an item's part by n_i / (n_i + this); 0 = rank by rating", ge=0
+    )
     lr_factor: float = param(
         0.5, "ReduceLROnPlateau: multiply the lr by this on a plateau", gt=0, lt=1
     )

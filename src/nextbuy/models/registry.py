@@ -27,6 +27,8 @@ BUILTIN: dict[str, str] = {
     "blend": "nextbuy.models.blend:Blend",
     "mf": "nextbuy.models.mf:MF",
     "bpmf": "nextbuy.models.bpmf:BPMF",
+    "globalmean": "nextbuy.models.bias:GlobalMean",
+    "bias": "nextbuy.models.bias:Bias",
     "spark_als": "nextbuy.spark.models:SparkALS",
     "spark_als_explicit": "nextbuy.spark.models:SparkExplicitALS",
 }
