@@ -30,7 +30,22 @@ def train(
     model: Annotated[
         str | None,
         typer.Option(
-            help="popularity, itemknn, ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+            help="auto (the default: search the families on validation), popularity, itemknn, "
+            "ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+        ),
+    ] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            help="--model auto: time for the search and refit, e.g. 90s, 2m (2m); 0 = "
+            "each family's defaults only."
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="--model auto: what to optimise: ndcg@10 (default), recall@K, map@K, "
+            "rmse (ratings)."
         ),
     ] = None,
     items: Annotated[
@@ -66,6 +81,18 @@ def train(
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
         )
+    if engine != "local" and (model or cfg.model.name) == "auto":
+        raise typer.BadParameter(
+            "--model auto runs on the local engine; name a model for --engine spark "
+            "(e.g. --model spark_als)",
+            param_hint="--model",
+        )
+    if (budget is not None or metric is not None) and (model or cfg.model.name) != "auto":
+        raise typer.BadParameter(
+            f"--budget and --metric choose how --model auto searches; --model "
+            f"{model or cfg.model.name} trains one model as it is",
+            param_hint="--budget/--metric",
+        )
     if engine != "local":
         return run_train(
             engine, spark_master, spark_conf, checkpoint_dir, data=data, out=out, config=cfg,
@@ -85,7 +112,13 @@ def train(
         config=cfg,
         show_progress=not quiet,
         database_url=database_url,
+        budget=budget,
+        metric=metric,
     )
+    if result.selection is not None:
+        from nextbuy.selection.leaderboard import leaderboard_table
+
+        console.print(leaderboard_table(result.selection))
     if result.feedback:
         console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
@@ -151,6 +184,10 @@ def evaluate(
         results.append(
             run_evaluation(base, train_inter, test_inter, k=k, relevance_threshold=relevant)
         )
+    if artifact.manifest.get("selection"):
+        from nextbuy.selection.leaderboard import leaderboard_table
+
+        console.print(leaderboard_table(artifact.manifest["selection"]))
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
     unknown = results[0].n_test_unknown
     if unknown:
