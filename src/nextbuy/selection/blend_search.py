@@ -1,6 +1,6 @@
 """Learned blends: members and weights chosen on validation, kept only when they beat each member.
 
-Members are the best setting of the top 2-3 families; their validation score rows are
+Members are the best setting of the top 2-4 families (each added only when it helps); their validation score rows are
 z-scored per user (as :class:`~nextbuy.models.blend.Blend` does at serving time) and the
 weights are found by a small grid for the first pair, then coordinate ascent.
 """
@@ -16,8 +16,8 @@ from nextbuy.selection.validation import Validator
 
 #: Weight ratios tried for each added member (relative to the current members' total).
 GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-#: Relative gain a blend needs over its best member to be kept (noise on small data).
-MIN_GAIN = 0.002
+#: Relative gain a blend needs over its best member to be kept (0: any gain on validation).
+MIN_GAIN = 0.0
 
 
 @dataclass

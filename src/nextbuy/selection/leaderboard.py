@@ -136,5 +136,6 @@ def leaderboard_table(selection: dict[str, Any], top: int = 12) -> Table:
     for row in rows:
         if row.get("status") != COMPLETE:
             table.add_row("-", row["family"], "", "-", "-", f"{row['status']}: {row['reason']}")
-    table.caption = f"{selection.get('why', '')}; {len(done)} trials"
+    notes = "".join(f"; {note}" for note in selection.get("notes", []))
+    table.caption = f"{selection.get('why', '')}; {len(done)} trials{notes}"
     return table

@@ -5,7 +5,7 @@ Round 0 fits every family's defaults. Each later round keeps the better half of 
 setting one parameter at a time, following a direction while it helps; steps shrink every
 round. Trials are skipped by their *estimated* cost against the budget, so which trials run
 does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
-is the one remaining dependence on machine load. The best 2-3 families are then blended.
+is the one remaining dependence on machine load. The best 2-4 families are then blended.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from nextbuy.selection.validation import Validator
 REFIT_SHARE = 0.2
 #: Largest share of the search budget one family's default fit may take (else skipped).
 FAMILY_SHARE = 0.5
-#: At most this many rounds after the defaults, and families blended.
-MAX_ROUNDS, BLEND_MEMBERS = 6, 3
+#: Share of the budget a blend's refit (all its members) may always take.
+BLEND_SHARE = 0.35
+#: At most this many rounds after the defaults; families kept searching; families blended.
+MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 4
 
 
 @dataclass
@@ -183,7 +185,7 @@ def _rounds(state: SearchState, families: list[str]) -> None:
     for round_ in range(MAX_ROUNDS):
         if round_:
             order = [t.family for t in board.best_per_family() if t.family in alive]
-            alive = order[: max(min(BLEND_MEMBERS, len(order)), math.ceil(len(order) / 2))]
+            alive = order[: max(min(KEEP, len(order)), math.ceil(len(order) / 2))]
         improved = False
         for family in alive:
             improved |= _coordinate_round(state, family, round_)
@@ -231,7 +233,7 @@ def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
 
 
 def _blend(state: SearchState) -> None:
-    """Blend the best 2-3 families' best settings; keep it when it beats its best member."""
+    """Blend the best 2-4 families' best settings; keep it when it beats its best member."""
     board, v = state.board, state.validator
     top = [
         t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
@@ -240,7 +242,7 @@ def _blend(state: SearchState) -> None:
     if len(top) < 2:
         return
     refit = sum(fit_seconds(t.family, t.params, state.full_stats) for t in top) / state.speed
-    if refit * 1.3 > state.refit_allowance():
+    if refit * 1.3 > max(state.refit_allowance(), BLEND_SHARE * state.total):
         board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
         return
     start = time.perf_counter()
@@ -257,7 +259,7 @@ def _blend(state: SearchState) -> None:
         trial.status = SKIPPED
         trial.reason = (
             f"blend {result.value:.4f} does not beat its best member {result.best_member} "
-            f"({result.best_member_value:.4f}) by {100 * 0.002:.1f}%"
+            f"({result.best_member_value:.4f})"
         )
     board.add(trial)
     state.update(trial, board.best())
