@@ -2,7 +2,7 @@
 
 Costs are estimated from the data's shape (users, items, interactions, co-occurrence work)
 with per-family formulas fitted on this project's 2-core development machine, then scaled by
-a calibration measured once per run (a small matrix product), rounded to a power of two so
+a calibration measured once per run (a tiny EASE and iALS fit), rounded to a power of two so
 that ordinary load changes do not change which trials fit the budget.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
@@ -22,8 +23,8 @@ from nextbuy.errors import ConfigError
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$", re.IGNORECASE)
 
-#: Matrix-product rate (flop/s) of the machine the formulas below were fitted on (2^34).
-REFERENCE_RATE = float(2**34)
+#: Seconds of :func:`calibration_seconds` on the machine the formulas below were fitted on.
+REFERENCE_CALIBRATION = 0.02
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -63,20 +64,51 @@ class DataStats:
         )
 
 
-def measure_speed(repeats: int = 3, size: int = 384) -> float:
-    """This machine's speed relative to the reference, rounded to a power of two (1.0 = same).
+def calibration_seconds(repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of a tiny calibration fit (EASE and iALS on 600 x 300 rows).
 
-    Best of ``repeats`` timings of a float32 matrix product (a few milliseconds).
+    A real fit, not a bare matrix product, so Python overhead and thread contention on a
+    loaded machine weigh in as they do in the trials.
     """
-    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    from nextbuy.models import registry
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, nnz = 600, 300, 9000
+    frame_users = rng.integers(0, n_users, nnz)
+    frame_items = np.minimum(rng.zipf(1.3, nnz) - 1, n_items - 1)
+    matrix = sp.csr_matrix(
+        (np.ones(nnz, dtype=np.float32), (frame_users, frame_items)), shape=(n_users, n_items)
+    )
+    matrix.data[:] = 1.0
+    inter = Interactions.from_csr(matrix)
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        for _ in range(4):
-            a @ a
+        registry.create("ease").fit(inter)
+        registry.create("ials", iterations=3, factors=32).fit(inter)
         best = min(best, time.perf_counter() - start)
-    rate = 4 * 2 * size**3 / max(best, 1e-9)
-    return float(2.0 ** round(math.log2(rate / REFERENCE_RATE)))
+    return best
+
+
+def measure_speed(repeats: int = 3) -> float:
+    """This machine's speed relative to the reference, rounded to a power of two (1.0 = same)."""
+    return power_of_two(REFERENCE_CALIBRATION / max(calibration_seconds(repeats), 1e-6))
+
+
+def power_of_two(ratio: float) -> float:
+    """``ratio`` rounded to the nearest power of two (so small timing noise changes nothing)."""
+    return float(2.0 ** round(math.log2(max(ratio, 1e-6))))
+
+
+def observed_speed(estimated: list[float], actual: list[float]) -> float | None:
+    """Speed from real trials: median of estimated (reference) / actual seconds, a power of two.
+
+    Trials under 0.05 s are left out (their time is mostly noise); None when none is left.
+    """
+    pairs = [(e, a) for e, a in zip(estimated, actual, strict=True) if a >= 0.05 and e > 0]
+    if not pairs:
+        return None
+    return power_of_two(float(np.median([e / a for e, a in pairs])))
 
 
 def _num(params: dict[str, Any], key: str, default: float) -> float:
@@ -126,5 +158,9 @@ def trial_seconds(
     family: str, params: dict[str, Any], stats: DataStats, n_eval: int, speed: float
 ) -> float:
     """Fit plus validation scoring of one trial, at this machine's ``speed``, with a margin."""
-    raw = fit_seconds(family, params, stats) + score_seconds(stats, n_eval)
-    return 1.3 * raw / speed + 0.05
+    return 1.3 * reference_seconds(family, params, stats, n_eval) / speed + 0.05
+
+
+def reference_seconds(family: str, params: dict[str, Any], stats: DataStats, n_eval: int) -> float:
+    """Fit plus validation scoring of one trial at the reference speed, no margin."""
+    return fit_seconds(family, params, stats) + score_seconds(stats, n_eval)

@@ -26,7 +26,14 @@ from nextbuy.models.base import Recommender
 from nextbuy.progress import console
 from nextbuy.selection import space
 from nextbuy.selection.blend_search import search_blend
-from nextbuy.selection.budget import DataStats, fit_seconds, measure_speed, trial_seconds
+from nextbuy.selection.budget import (
+    DataStats,
+    fit_seconds,
+    measure_speed,
+    observed_speed,
+    reference_seconds,
+    trial_seconds,
+)
 from nextbuy.selection.leaderboard import COMPLETE, FAILED, SKIPPED, Leaderboard, Trial
 from nextbuy.selection.validation import Validator
 
@@ -105,6 +112,8 @@ def run_search(
         for family in families:  # round 0: every family's defaults
             _defaults_trial(state, family)
         if budget > 0:
+            _recalibrate(state)
+        if budget > 0:
             _rounds(state, families)
             if validator.higher_is_better:
                 _blend(state)
@@ -174,6 +183,24 @@ def _trial(
     best = state.board.best()
     state.update(trial, best)
     return trial
+
+
+def _recalibrate(state: SearchState) -> None:
+    """Re-estimate the machine's speed from the defaults' real fit times (a power of two).
+
+    The later trials' estimates (and so which of them fit the budget) use it: it depends on
+    the load only through that rounding.
+    """
+    done = [t for t in state.board.trials if t.status == COMPLETE]
+    v = state.validator
+    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
+    speed = observed_speed(estimated, [t.fit_seconds for t in done])
+    if speed is not None:
+        state.speed = speed
+        state.spent = sum(1.3 * e / speed + 0.05 for e in estimated)
+        state.board.notes.append(
+            f"speed {speed:g}x the reference machine (from the defaults' fits)"
+        )
 
 
 def _rounds(state: SearchState, families: list[str]) -> None:
