@@ -1,6 +1,6 @@
 """Learned blends: members and weights chosen on validation, kept only when they beat each member.
 
-Members are the best setting of the top 2-4 families (each added only when it helps); their
+Members are the best setting of the top 2-5 families (each added only when it helps); their
 validation score rows are z-scored per user (as :class:`~nextbuy.models.blend.Blend` does at
 serving time) and the weights are found by a small grid for the first pair, then coordinate
 ascent.

@@ -5,7 +5,7 @@ Round 0 fits every family's defaults. Each later round keeps the better half of 
 setting one parameter at a time, following a direction while it helps; steps shrink every
 round. Trials are skipped by their *estimated* cost against the budget, so which trials run
 does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
-is the one remaining dependence on machine load. The best 2-4 families are then blended.
+is the one remaining dependence on machine load. The best 2-5 families are then blended.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ FAMILY_SHARE = 0.5
 #: Share of the budget a blend's refit (all its members) may always take.
 BLEND_SHARE = 0.35
 #: At most this many rounds after the defaults; families kept searching; families blended.
-MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 4
+MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
 
 
 @dataclass
@@ -260,7 +260,7 @@ def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
 
 
 def _blend(state: SearchState) -> None:
-    """Blend the best 2-4 families' best settings; keep it when it beats its best member."""
+    """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
     board, v = state.board, state.validator
     top = [
         t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
