@@ -81,7 +81,7 @@ def train(
         raise typer.BadParameter(
             f"{split!r}: expected random, user, time, last or none", param_hint="--split"
         )
-    if engine != "local" and (model or cfg.model.name) == "auto":
+    if engine != "local" and model == "auto":  # without --model, Spark picks its ALS
         raise typer.BadParameter(
             "--model auto runs on the local engine; name a model for --engine spark "
             "(e.g. --model spark_als)",

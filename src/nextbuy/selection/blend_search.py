@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nextbuy.models.blend import standardize
 from nextbuy.selection.validation import Validator
 
 #: Weight ratios tried for each added member (relative to the current members' total).
@@ -39,12 +38,13 @@ class BlendResult:
 def search_blend(
     members: dict[str, np.ndarray], values: dict[str, float], v: Validator
 ) -> BlendResult:
-    """Best weights for ``members`` (family -> raw validation score rows), best member first.
+    """Best weights for ``members`` (family -> per-user z-scored validation score rows, see
+    :func:`~nextbuy.models.blend.standardize`), best member first.
 
     ``values`` holds each member's own validation value. Only higher-is-better metrics blend.
     """
     names = list(members)
-    z = {name: standardize(scores) for name, scores in members.items()}
+    z = members
     best = names[0]
 
     def value_of(weights: dict[str, float]) -> float:

@@ -23,6 +23,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from nextbuy.errors import NextBuyError
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender
+from nextbuy.models.blend import standardize
 from nextbuy.progress import console
 from nextbuy.selection import space
 from nextbuy.selection.blend_search import search_blend
@@ -273,7 +274,7 @@ def _blend(state: SearchState) -> None:
         board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
         return
     start = time.perf_counter()
-    members = {t.family: v.scores(state.models[t.family]) for t in top}
+    members = {t.family: standardize(v.scores(state.models[t.family])) for t in top}
     result = search_blend(members, {t.family: t.value for t in top}, v)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},

@@ -18,6 +18,8 @@ from nextbuy.evaluation.metrics import per_user_metrics, rmse, user_mean
 from nextbuy.models.base import Recommender
 from nextbuy.retrieval import topk
 
+#: Largest validation score matrix (users x items) scored at once, ~80 MB of float32.
+MAX_SCORE_CELLS = 20_000_000
 #: Metric kinds ``--metric`` accepts (with ``@K`` for the ranking ones), higher is better.
 RANKING_METRICS = ("ndcg", "recall", "map", "precision", "hit_rate")
 
@@ -87,7 +89,8 @@ class Validator:
     def build(
         cls, inter: Interactions, metric: str, kind: str, seed: int = 42, max_users: int = 3000
     ) -> Validator:
-        """Carve the slice and index its truth; at most ``max_users`` users are scored."""
+        """Carve the slice and index its truth; at most ``max_users`` users are scored (fewer
+        on large catalogues: :data:`MAX_SCORE_CELLS`)."""
         fit_part, valid = carve(inter, kind, seed=seed)
         if len(valid) == 0 or len(fit_part) == 0:
             raise ConfigError(
@@ -101,6 +104,8 @@ class Validator:
         truth = truth - truth.multiply(fit_part.csr.astype(bool))  # seen pairs are no test
         truth.eliminate_zeros()
         users = np.flatnonzero(np.diff(truth.indptr)).astype(np.int64)
+        # score matrices (users x items float32) stay near 80 MB, as blends hold several
+        max_users = min(max_users, max(500, int(MAX_SCORE_CELLS // max(inter.n_items, 1))))
         if len(users) > max_users:
             rng = np.random.default_rng(seed)
             users = np.sort(rng.choice(users, size=max_users, replace=False))
