@@ -114,7 +114,6 @@ def run_search(
             _defaults_trial(state, family)
         if budget > 0:
             _recalibrate(state)
-        if budget > 0:
             _rounds(state, families)
             if validator.higher_is_better:
                 _blend(state)
