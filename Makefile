@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/nextbuy demo --data data/shop --models models
+	$(BIN)/nextbuy train --data data/shop/interactions.csv --items data/shop/items.csv --split user --budget 30s --out models
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -18,7 +18,7 @@ from nextbuy.models import registry
 
 def test_default_config_is_valid_and_documents_every_model() -> None:
     cfg = load_config(DEFAULT_CONFIG)
-    assert cfg.model.name in registry.available()
+    assert cfg.model.name in [*registry.available(), "auto"]  # auto: nextbuy.selection
     for name in registry.available():
         if not registry.get(name).__module__.startswith("nextbuy."):
             continue  # models registered by tests
@@ -70,7 +70,7 @@ def test_default_config_models_part_is_generated_from_the_model_configs() -> Non
     # the hand-written list of model names in the model section names every built-in model
     line = next(x for x in text.splitlines() if x.startswith("  name:"))
     listed = {n.strip() for n in line.split("#", 1)[1].split("|")}
-    assert listed == set(registry.BUILTIN)
+    assert listed == {*registry.BUILTIN, "auto"}  # auto: search the families (selection)
 
 
 @pytest.mark.parametrize("path", sorted(DEFAULT_CONFIG.parent.glob("*.yaml")), ids=str)

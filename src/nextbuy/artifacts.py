@@ -117,6 +117,7 @@ def save_artifact(
     config: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
     attributes: AttributeRidge | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` as a new version of ``models_dir/name`` and point LATEST at it.
 
@@ -125,6 +126,7 @@ def save_artifact(
     kept in the manifest. Everything is written to a hidden temporary folder, fsynced and
     renamed into place, then LATEST is replaced atomically: a failed save leaves no version
     folder and LATEST unchanged. ``attributes`` (new-item model) is stored beside the model.
+    ``selection`` (``--model auto``: the leaderboard) is kept in the manifest.
     Returns the version folder.
     """
     _check_name(name)
@@ -172,6 +174,8 @@ def save_artifact(
             "attributes": attributes is not None,
             "files": files,
         }
+        if selection is not None:
+            manifest["selection"] = selection
         text = json.dumps(strict_json(manifest), indent=2, default=json_default)
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         for path in tmp.rglob("*"):

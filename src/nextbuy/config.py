@@ -77,7 +77,7 @@ class SplitConfig(_Strict):
 class ModelConfig(_Strict):
     """Which model to train and its hyper-parameters (merged over the model's defaults)."""
 
-    name: str = "als"
+    name: str = "auto"  # auto = search the families on validation (nextbuy.selection)
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -34,6 +34,7 @@ class TrainResult:
     evaluations: list[Any] = field(default_factory=list)
     feedback: str = ""  # how the data was read (explicit ratings / implicit feedback) and used
     split: str = ""  # the split the evaluation used: latest, random, ..., "test file" or "none"
+    selection: dict[str, Any] | None = None  # --model auto: leaderboard and why the winner won
 
 
 def load_dataset(
@@ -173,6 +174,8 @@ def train_model(
     progress_callback: ProgressCallback | None = None,
     show_progress: bool = False,
     database_url: str | None = None,
+    budget: str | float | None = None,
+    metric: str | None = None,
 ) -> TrainResult:
     """Train one model end to end and save it as a new version of ``out/name``.
 
@@ -180,6 +183,8 @@ def train_model(
     file (bring-your-own split); otherwise ``split`` carves one from ``data``. The saved model is
     the one fitted on the training part, so its stored metrics describe exactly what is served.
     With ``database_url`` the stored events are used too (alone, or appended to ``data``).
+    Model ``auto`` searches families on a validation slice of the training part within
+    ``budget`` (optimising ``metric``) and saves the winner, refitted on all of it.
     """
     from nextbuy.artifacts import save_artifact
     from nextbuy.coldstart import AttributeRidge, has_attributes
@@ -201,8 +206,14 @@ def train_model(
     report("reading data", 0.0)
     if data is None and database_url is None:
         raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
-    model_cls = registry.get(cfg.model.name)
-    estimator = model_cls(**cfg.model_params())  # bad hyper-parameters fail before any reading
+    auto = cfg.model.name == "auto"
+    if auto:
+        from nextbuy.selection.auto import check_request
+
+        model_cls = check_request(cfg.model.params, budget, metric)
+    else:
+        model_cls = registry.get(cfg.model.name)
+    estimator = model_cls(**({} if auto else cfg.model_params()))  # bad values fail here
     feedback = ""
     if data is not None:
         dataset = load_data(data, cfg, items)
@@ -255,7 +266,22 @@ def train_model(
     report("fitting", 0.1)
     started = time.perf_counter()
     valid = None
-    estimator.fit(train_inter, valid, show_progress=show_progress)
+    selection = None
+    if auto:
+        from nextbuy.selection.auto import DEFAULT_BUDGET, DEFAULT_METRIC, select
+
+        chosen = select(
+            train_inter,
+            budget=DEFAULT_BUDGET if budget is None else budget,
+            metric=metric or DEFAULT_METRIC,
+            seed=cfg.split.seed,
+            split="none" if test is not None else cfg.split.method,
+            params=cfg.models,
+            show_progress=show_progress,
+        )
+        estimator, selection = chosen.model, chosen.manifest()
+    else:
+        estimator.fit(train_inter, valid, show_progress=show_progress)
     fit_seconds = time.perf_counter() - started
     report("evaluating", 0.8)
 
@@ -305,6 +331,7 @@ def train_model(
             **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
         },
         attributes=attributes,
+        selection=selection,
     )
     report("done", 1.0)
     return TrainResult(
@@ -318,4 +345,5 @@ def train_model(
         evaluations=evaluations,
         feedback=feedback,
         split=split_used,
+        selection=selection,
     )

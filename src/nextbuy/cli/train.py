@@ -32,7 +32,22 @@ def train(
     model: Annotated[
         str | None,
         typer.Option(
-            help="popularity, itemknn, ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+            help="auto (the default: search the families on validation), popularity, itemknn, "
+            "ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+        ),
+    ] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            help="--model auto: time for the search and refit, e.g. 90s, 2m (2m); 0 = "
+            "each family's defaults only."
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="--model auto: what to optimise: ndcg@10 (default), recall@K, map@K, "
+            "rmse (ratings)."
         ),
     ] = None,
     items: Annotated[
@@ -72,6 +87,18 @@ def train(
         raise typer.BadParameter(
             f"{split!r}: expected {', '.join(SPLITS[:-1])} or none", param_hint="--split"
         )
+    if engine != "local" and model == "auto":  # without --model, Spark picks its ALS
+        raise typer.BadParameter(
+            "--model auto runs on the local engine; name a model for --engine spark "
+            "(e.g. --model spark_als)",
+            param_hint="--model",
+        )
+    if (budget is not None or metric is not None) and (model or cfg.model.name) != "auto":
+        raise typer.BadParameter(
+            f"--budget and --metric choose how --model auto searches; --model "
+            f"{model or cfg.model.name} trains one model as it is",
+            param_hint="--budget/--metric",
+        )
     if engine != "local":
         return run_train(
             engine, spark_master, spark_conf, checkpoint_dir, data=data, out=out, config=cfg,
@@ -91,7 +118,13 @@ def train(
         config=cfg,
         show_progress=not quiet,
         database_url=database_url,
+        budget=budget,
+        metric=metric,
     )
+    if result.selection is not None:
+        from nextbuy.selection.leaderboard import leaderboard_table
+
+        console.print(leaderboard_table(result.selection))
     if result.feedback:
         console.print(f"data: {result.feedback}", highlight=False)
     if result.evaluations:
@@ -167,6 +200,10 @@ def evaluate(
 
     if artifact.model.predicts_ratings and test_inter.explicit:
         results += rating_baselines(train_inter, test_inter, k, relevant, (artifact.model.name,))
+    if artifact.manifest.get("selection"):
+        from nextbuy.selection.leaderboard import leaderboard_table
+
+        console.print(leaderboard_table(artifact.manifest["selection"]))
     console.print(results_table(results, title=f"{artifact.name} {artifact.version} on {test}"))
     warnings = baseline_warnings(results, baseline=baseline, metric=f"ndcg@{k}")
     for line in warnings + rating_warnings(results):

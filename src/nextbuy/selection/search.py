@@ -1,0 +1,313 @@
+"""Successive halving over model families: defaults first, then fewer families, finer steps.
+
+Round 0 fits every family's defaults. Each later round keeps the better half of the families
+(at least the top three, and only those that beat popularity) and moves each one's best
+setting one parameter at a time, following a direction while it helps; steps shrink every
+round. Trials are skipped by their *estimated* cost against the budget, so which trials run
+does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
+is the one remaining dependence on machine load. The best 2-5 families are then blended.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from nextbuy.errors import NextBuyError
+from nextbuy.models import registry
+from nextbuy.models.base import Recommender
+from nextbuy.models.blend import standardize
+from nextbuy.progress import console
+from nextbuy.selection import space
+from nextbuy.selection.blend_search import search_blend
+from nextbuy.selection.budget import (
+    DataStats,
+    fit_seconds,
+    measure_speed,
+    observed_speed,
+    reference_seconds,
+    trial_seconds,
+)
+from nextbuy.selection.leaderboard import COMPLETE, FAILED, SKIPPED, Leaderboard, Trial
+from nextbuy.selection.validation import Validator
+
+#: Share of the budget kept for refitting the winner on all training data.
+REFIT_SHARE = 0.2
+#: Largest share of the search budget one family's default fit may take (else skipped).
+FAMILY_SHARE = 0.5
+#: Share of the budget a blend's refit (all its members) may always take.
+BLEND_SHARE = 0.35
+#: At most this many rounds after the defaults; families kept searching; families blended.
+MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
+
+
+@dataclass
+class SearchState:
+    """What the search carries between trials: spend, best models, and the progress line."""
+
+    validator: Validator
+    stats: DataStats
+    full_stats: DataStats
+    speed: float
+    budget: float  # seconds of estimated cost the search may spend (inf = no limit)
+    total: float  # the whole budget, refit included (inf = no limit)
+    defaults: dict[str, dict[str, Any]]
+    board: Leaderboard
+    started: float = field(default_factory=time.perf_counter)
+    spent: float = 0.0
+    models: dict[str, Recommender] = field(default_factory=dict)  # best fitted per family
+    not_run: int = 0
+    update: Any = None
+
+    def refit_allowance(self) -> float:
+        """Estimated seconds a final refit may take: the reserve, or what the search left."""
+        return max(self.total * REFIT_SHARE, self.total - self.spent)
+
+    def remaining(self) -> float:
+        """Estimated seconds left (the wall-clock guard ends the search at the budget too)."""
+        if math.isinf(self.budget):
+            return math.inf
+        if time.perf_counter() - self.started > self.budget:
+            return 0.0
+        return self.budget - self.spent
+
+
+def run_search(
+    validator: Validator,
+    full_stats: DataStats,
+    families: list[str],
+    budget: float,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    skipped: Mapping[str, str] | None = None,
+    show_progress: bool = False,
+) -> tuple[Leaderboard, str, dict[str, Any]]:
+    """Search ``families`` on ``validator`` within ``budget`` s (0 = defaults only).
+
+    Returns the leaderboard and the winner's (registry name, parameters): a family, or
+    ``blend`` with ``components`` and ``weights``.
+    """
+    overrides = overrides or {}
+    board = Leaderboard(validator.metric, validator.higher_is_better)
+    search_budget = math.inf if budget <= 0 else budget * (1 - REFIT_SHARE)
+    state = SearchState(
+        validator=validator,
+        stats=DataStats.of(validator.fit_part),
+        full_stats=full_stats,
+        speed=1.0 if budget <= 0 else measure_speed(),
+        budget=search_budget,
+        total=math.inf if budget <= 0 else budget,
+        defaults={f: space.family_defaults(f, overrides.get(f)) for f in families},
+        board=board,
+    )
+    for family, reason in (skipped or {}).items():
+        board.add(Trial(len(board.trials), family, {}, status=SKIPPED, reason=reason))
+    with _progress(show_progress) as update:
+        state.update = update
+        for family in families:  # round 0: every family's defaults
+            _defaults_trial(state, family)
+        if budget > 0:
+            _recalibrate(state)
+            _rounds(state, families)
+            if validator.higher_is_better:
+                _blend(state)
+    if state.not_run:
+        board.notes.append(
+            f"{state.not_run} candidate settings not tried: their estimated cost exceeded "
+            "the budget left"
+        )
+    best = board.best()
+    if best is None:
+        raise NextBuyError("--model auto: no candidate could be fitted on this data")
+    name = "blend" if best.family == "blend" else best.family
+    return board, name, dict(best.params)
+
+
+def _defaults_trial(state: SearchState, family: str) -> None:
+    params = state.defaults[family]
+    reason = space.cannot_fit(family, params, state.full_stats)
+    estimate = trial_seconds(family, params, state.stats, len(state.validator.users), state.speed)
+    if reason is None and not math.isinf(state.budget):
+        share = FAMILY_SHARE * state.budget
+        full = fit_seconds(family, params, state.full_stats) * 1.3 / state.speed
+        if estimate > share or full > FAMILY_SHARE * state.total:
+            reason = (
+                f"estimated {max(estimate, full):.0f} s to fit, more than this budget allows "
+                f"(--budget; at most {share:.0f} s per family)"
+            )
+    if reason is not None:
+        state.board.add(
+            Trial(len(state.board.trials), family, params, status=SKIPPED, reason=reason,
+                  estimated_seconds=estimate)
+        )  # fmt: skip
+        return
+    _trial(state, family, params, 0, estimate)
+
+
+def _trial(
+    state: SearchState, family: str, params: dict[str, Any], round_: int, estimate: float
+) -> Trial:
+    """Fit ``family`` with ``params`` on the fit part, score it, record it."""
+    v = state.validator
+    defaults = state.defaults.get(family, {})
+    changed = {k: p for k, p in params.items() if defaults.get(k) != p}
+    trial = Trial(len(state.board.trials), family, params, round=round_, changed=changed,
+                  estimated_seconds=estimate)  # fmt: skip
+    state.spent += estimate
+    start = time.perf_counter()
+    try:
+        model = registry.create(family, **params).fit(v.fit_part)
+        trial.fit_seconds = time.perf_counter() - start
+        trial.value = float(v.value(model))
+    except (
+        NextBuyError,
+        ValueError,
+        FloatingPointError,
+        MemoryError,
+        np.linalg.LinAlgError,
+    ) as exc:
+        trial.status, trial.reason = FAILED, f"{type(exc).__name__}: {exc}"
+        trial.fit_seconds = time.perf_counter() - start
+        state.board.add(trial)
+        return trial
+    previous = state.board.best(family)
+    state.board.add(trial)
+    if previous is None or v.better(trial.value, previous.value):
+        state.models[family] = model
+    best = state.board.best()
+    state.update(trial, best)
+    return trial
+
+
+def _recalibrate(state: SearchState) -> None:
+    """Re-estimate the machine's speed from the defaults' real fit times (a power of two).
+
+    The later trials' estimates (and so which of them fit the budget) use it: it depends on
+    the load only through that rounding.
+    """
+    done = [t for t in state.board.trials if t.status == COMPLETE]
+    v = state.validator
+    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
+    speed = observed_speed(estimated, [t.fit_seconds for t in done])
+    if speed is not None:
+        state.speed = speed
+        state.spent = sum(1.3 * e / speed + 0.05 for e in estimated)
+        state.board.notes.append(
+            f"speed {speed:g}x the reference machine (from the defaults' fits)"
+        )
+
+
+def _rounds(state: SearchState, families: list[str]) -> None:
+    board, v = state.board, state.validator
+    popular = board.best("popularity")
+    floor = -math.inf if popular is None else popular.value
+    ranked = [t.family for t in board.best_per_family() if space.searchable(t.family)]
+    alive = [f for f in ranked if not v.higher_is_better or board.best(f).value > floor]  # type: ignore[union-attr]
+    for round_ in range(MAX_ROUNDS):
+        if round_:
+            order = [t.family for t in board.best_per_family() if t.family in alive]
+            alive = order[: max(min(KEEP, len(order)), math.ceil(len(order) / 2))]
+        improved = False
+        for family in alive:
+            improved |= _coordinate_round(state, family, round_)
+        if state.remaining() <= 0 or (not improved and round_ >= len(space.LOG_STEPS) - 1):
+            break
+
+
+def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
+    """One pass over ``family``'s axes from its best setting; True when something improved."""
+    board, v = state.board, state.validator
+    improved = False
+    best = board.best(family)
+    assert best is not None
+    for axis, moves in space.neighbours(family, best.params, round_):
+        for move in moves:
+            current = move
+            for _ in range(4):  # follow a direction while it keeps improving
+                estimate = trial_seconds(family, current, state.stats, len(v.users), state.speed)
+                if estimate > state.remaining():
+                    state.not_run += 1
+                    break
+                trial = _trial(state, family, current, round_, estimate)
+                top = board.best(family)
+                if trial.status != COMPLETE or top is None or top.number != trial.number:
+                    break
+                improved = True
+                step = [m for a, ms in space.neighbours(family, current, round_) if a == axis
+                        for m in ms]  # fmt: skip
+                ahead = [
+                    m for m in step if _same_direction(best.params[axis], current[axis], m[axis])
+                ]
+                if not ahead:
+                    break
+                current = ahead[0]
+            best = board.best(family)
+            assert best is not None
+    return improved
+
+
+def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
+    """True when ``nxt`` moves on from ``now`` the way ``now`` moved from ``start``."""
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (start, now, nxt)):
+        return False
+    return (now - start) * (nxt - now) > 0
+
+
+def _blend(state: SearchState) -> None:
+    """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
+    board, v = state.board, state.validator
+    top = [
+        t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
+    ]
+    top = top[:BLEND_MEMBERS]
+    if len(top) < 2:
+        return
+    refit = sum(fit_seconds(t.family, t.params, state.full_stats) for t in top) / state.speed
+    if refit * 1.3 > max(state.refit_allowance(), BLEND_SHARE * state.total):
+        board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
+        return
+    start = time.perf_counter()
+    members = {t.family: standardize(v.scores(state.models[t.family])) for t in top}
+    result = search_blend(members, {t.family: t.value for t in top}, v)
+    params = {
+        "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
+        "weights": result.weights,
+    }
+    trial = Trial(len(board.trials), "blend", params, value=result.value,
+                  fit_seconds=sum(t.fit_seconds for t in top) + time.perf_counter() - start,
+                  changed={"weights": result.weights}, round=MAX_ROUNDS)  # fmt: skip
+    if not result.kept:
+        trial.status = SKIPPED
+        trial.reason = (
+            f"blend {result.value:.4f} does not beat its best member {result.best_member} "
+            f"({result.best_member_value:.4f})"
+        )
+    board.add(trial)
+    state.update(trial, board.best())
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """An ``update(trial, best)`` callable driving one rich progress line (or nothing)."""
+    if not enabled:
+        yield lambda trial, best: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("model selection: starting", total=None)
+
+        def update(trial: Trial, best: Trial | None) -> None:
+            value = "-" if not math.isfinite(trial.value) else f"{trial.value:.4f}"
+            top = "-" if best is None else f"{best.family} {best.value:.4f}"
+            progress.update(
+                task,
+                description=f"trial {trial.number:>3}  {trial.family:<10} {value}  best: {top}",
+            )
+
+        yield update

@@ -1,0 +1,104 @@
+"""--model auto on the small shop: beats popularity, deterministic, skips with reasons."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nextbuy.data.interactions import Interactions
+from nextbuy.data.split import split
+from nextbuy.errors import ConfigError
+from nextbuy.evaluation import evaluate
+from nextbuy.models import registry
+from nextbuy.selection import parse_budget, select
+from nextbuy.selection.validation import carve, validation_kind
+
+
+@pytest.fixture(scope="module")
+def shop(shop_dir: Path) -> Interactions:
+    frame = pd.read_csv(shop_dir / "interactions.csv", dtype={"user_id": str, "item_id": str})
+    return Interactions.from_frame(frame)
+
+
+def test_budget_parses_durations_and_rejects_the_rest() -> None:
+    assert [parse_budget(t) for t in ("90s", "2m", "1h", "0", "1.5m", 30)] == [
+        90.0, 120.0, 3600.0, 0.0, 90.0, 30.0,
+    ]  # fmt: skip
+    for bad in ("soon", "-1m", "2 weeks"):
+        with pytest.raises(ConfigError, match="expected a duration"):
+            parse_budget(bad)
+
+
+def test_auto_beats_popularity_clearly_on_held_out_data(shop: Interactions) -> None:
+    train, test = split(shop, "user", seed=42)
+    chosen = select(train, budget="6s", seed=42)
+    auto = evaluate(chosen.model, train, test).metrics["ndcg@10"]
+    popular = evaluate(registry.create("popularity").fit(train), train, test).metrics["ndcg@10"]
+    assert auto > 1.25 * popular, (auto, popular)
+    board = chosen.leaderboard
+    assert board.best() is not None and board.best().family == chosen.family  # type: ignore[union-attr]
+    assert any(t.changed for t in board.complete() if t.family != "blend")  # it searched
+    blends = [t for t in board.trials if t.family == "blend"]
+    for blend in blends:  # a blend is kept only when it beats its best member
+        members = [board.best(f).value for f in blend.params["weights"]]  # type: ignore[union-attr]
+        assert (blend.status == "complete") == (blend.value > max(members))
+
+
+def test_budget_zero_fits_each_family_defaults_once_and_is_deterministic(
+    shop: Interactions,
+) -> None:
+    first = select(shop, budget=0, seed=3)
+    again = select(shop, budget=0, seed=3)
+    done = first.leaderboard.complete()
+    assert sorted(t.family for t in done) == sorted(
+        ["popularity", "itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr"]
+    )
+    assert all(not t.changed for t in done)  # defaults only, no blend
+    strip = [{k: v for k, v in t.record().items() if "seconds" not in k} for t in done]
+    assert strip == [
+        {k: v for k, v in t.record().items() if "seconds" not in k}
+        for t in again.leaderboard.complete()
+    ]
+    assert (first.family, first.params) == (again.family, again.params)
+    popular = first.leaderboard.best("popularity")
+    assert popular is not None and first.leaderboard.best().value > popular.value  # type: ignore[union-attr]
+
+
+def test_families_that_cannot_fit_are_skipped_with_a_reason(shop: Interactions) -> None:
+    chosen = select(shop, budget=0, params={"ease": {"max_items": 50}})
+    skipped = {t.family: t.reason for t in chosen.leaderboard.skipped()}
+    assert f"{shop.n_items:,} items > its max_items 50" in skipped["ease"]
+    assert "implicit feedback" in skipped["mf"] and "implicit feedback" in skipped["bpmf"]
+    assert "ease" not in {t.family for t in chosen.leaderboard.complete()}
+    with pytest.raises(ConfigError, match="--metric rmse compares rating predictions"):
+        select(shop, budget=0, metric="rmse")
+    with pytest.raises(ConfigError, match="--metric 'ndcg'"):
+        select(shop, budget=0, metric="ndcg")
+
+
+def test_validation_mirrors_the_users_split_and_uses_timestamps(shop: Interactions) -> None:
+    assert validation_kind("random", shop, "ndcg") == "user"
+    assert validation_kind("random", shop, "rmse") == "random"
+    assert validation_kind("time", shop, "ndcg") == "time"
+    assert validation_kind("none", shop, "ndcg") == "latest"  # the shop has timestamps
+    fit, valid = carve(shop, "latest")
+    # per user, every validation row is at least as late as every fit row
+    last_fit = pd.Series(fit.timestamps).groupby(fit.users).max()
+    first_valid = pd.Series(valid.timestamps).groupby(valid.users).min()
+    common = last_fit.index.intersection(first_valid.index)
+    assert len(common) > 0 and (first_valid[common] >= last_fit[common]).all()
+    assert math.isclose(len(valid) / len(shop), 0.2, abs_tol=0.05)
+
+
+def test_rmse_picks_among_rating_models_on_explicit_ratings(shop_dir: Path) -> None:
+    frame = pd.read_csv(shop_dir / "ratings.csv", dtype={"user_id": str, "item_id": str})
+    ratings = Interactions.from_frame(frame.rename(columns={"rating": "value"}), explicit=True)
+    quick = {"mf": {"epochs": 4, "refit": False}, "bpmf": {"sweeps": 12, "burn_in": 4}}
+    chosen = select(ratings, budget=0, metric="rmse", params=quick)
+    done = chosen.leaderboard.complete()
+    assert {t.family for t in done} == {"mf", "bpmf"} and chosen.model.predicts_ratings
+    assert done[0].value <= done[-1].value  # lower rmse ranks first
+    assert chosen.leaderboard.validation == "random 20% of the training rows"
