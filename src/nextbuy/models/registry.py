@@ -27,6 +27,7 @@ BUILTIN: dict[str, str] = {
     "blend": "nextbuy.models.blend:Blend",
     "mf": "nextbuy.models.mf:MF",
     "bpmf": "nextbuy.models.bpmf:BPMF",
+    "sasrec": "nextbuy.models.sasrec:SASRec",
     "spark_als": "nextbuy.spark.models:SparkALS",
     "spark_als_explicit": "nextbuy.spark.models:SparkExplicitALS",
 }
