@@ -9,7 +9,7 @@ dot product, new histories and sessions go through onnxruntime.
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,39 +18,9 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.errors import DataError
 from nextbuy.models.common import popularity_share
 from nextbuy.models.factor import FactorModel
-from nextbuy.models.params import Hyperparameters, param
+from nextbuy.models.params import Hyperparameters
+from nextbuy.models.sasrec_config import SASRecConfig
 from nextbuy.models.sequences import chronological, rows_in_order, window
-
-
-class SASRecConfig(Hyperparameters):
-    """Hyper-parameters of :class:`SASRec`."""
-
-    factors: int = param(64, "embedding size", ge=2)
-    blocks: int = param(2, "self-attention blocks", ge=1)
-    heads: int = param(1, "attention heads (must divide factors)", ge=1)
-    max_len: int = param(
-        0, "items of history the model reads; 0 = the 90th percentile, 10-200", ge=0
-    )
-    dropout: float = param(0.2, "dropout on embeddings, attention and feed-forward", ge=0, lt=1)
-    epochs: int = param(200, "maximum passes over the users", ge=1)
-    batch_size: int = param(128, "users per Adam step", ge=1)
-    lr: float = param(0.001, "Adam learning rate", gt=0)
-    l2: float = param(0.0, "Adam weight decay", ge=0)
-    loss: Literal["auto", "full", "sampled"] = param(
-        "auto", "full softmax over the catalog, sampled softmax, or auto (by catalog size)"
-    )
-    full_softmax_items: int = param(
-        50_000, "auto uses the full softmax up to this many items", ge=1
-    )
-    negatives: int = param(1000, "shared negatives per batch of the sampled softmax", ge=1)
-    early_stopping: int = param(
-        10, "stop after this many epochs without a better validation NDCG@10; 0 = never", ge=0
-    )
-    device: Literal["auto", "cpu", "cuda"] = param(
-        "auto", "auto (cuda when available) | cpu | cuda"
-    )
-    num_threads: int = param(0, "torch CPU threads while fitting; 0 = torch's default", ge=0)
-    seed: int = param(42, "seeds initialisation, batches and sampled negatives")
 
 
 class SASRec(FactorModel):
@@ -65,11 +35,14 @@ class SASRec(FactorModel):
     name = "sasrec"
     config_class = SASRecConfig
     config: SASRecConfig
-    state_attributes: ClassVar[tuple[str, ...]] = (*FactorModel.state_attributes, "network")
-    #: Sequence models read the order of a history row (serving passes sessions in order).
-    reads_order: ClassVar[bool] = True
+    state_attributes: ClassVar[tuple[str, ...]] = (
+        *FactorModel.state_attributes,
+        "network",
+        "order",
+    )
 
     network_: np.ndarray  # the ONNX model, as uint8 bytes
+    order_: sp.csr_matrix  # users x items: each training item's 1-based position, oldest first
 
     def __init__(self, config: Hyperparameters | None = None, **params: Any) -> None:
         super().__init__(config, **params)
@@ -136,6 +109,9 @@ class SASRec(FactorModel):
             self.network_ = np.frombuffer(sasrec_net.export_onnx(net, length), dtype=np.uint8)
         finally:
             torch.set_num_threads(old_threads)
+        self.order_ = sp.csr_matrix(
+            (np.arange(1, len(users) + 1, dtype=np.float32), (users, items)), shape=train.shape
+        )
         self.popularity_ = popularity_share(train.csr)
         self.history_["timeless"] = [float(timeless)]
         self.torch_module_ = net
@@ -189,6 +165,12 @@ class SASRec(FactorModel):
         rows = sp.csr_matrix(user_items)
         row_ids, items = rows_in_order(rows)
         return self.encode(window(row_ids, items, rows.shape[0], self.length))
+
+    def sequence_of(self, user: int) -> np.ndarray:
+        """The trained user's items, oldest first (item indices)."""
+        lo, hi = self.order_.indptr[user], self.order_.indptr[user + 1]
+        items = self.order_.indices[lo:hi]
+        return items[np.argsort(self.order_.data[lo:hi], kind="stable")].astype(np.int64)
 
     def score_sequences(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Scores ``[n, n_items]`` of item-index sequences, oldest first (empty: popularity)."""

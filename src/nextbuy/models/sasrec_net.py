@@ -23,7 +23,7 @@ from torch import nn
 from nextbuy.progress import progress_bar
 
 if TYPE_CHECKING:
-    from nextbuy.models.sasrec import SASRecConfig
+    from nextbuy.models.sasrec_config import SASRecConfig
 
 #: Additive attention mask for disallowed positions (finite, so no NaN from empty rows).
 BLOCKED = -1e9
