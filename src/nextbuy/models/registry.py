@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 #: Built-in models: registry name -> ``"module:Class"``.
 BUILTIN: dict[str, str] = {
     "popularity": "nextbuy.models.popularity:Popularity",
+    "trending": "nextbuy.models.trending:Trending",
     "itemknn": "nextbuy.models.knn:ItemKNN",
     "rp3beta": "nextbuy.models.rp3beta:RP3beta",
     "ease": "nextbuy.models.ease:EASE",
