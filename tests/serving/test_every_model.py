@@ -31,4 +31,7 @@ def test_model_is_served(name: str, shop: Shop, tmp_path: Path):
         assert similar.status_code == 200 and item not in {
             x["item_id"] for x in similar.json()["items"]
         }
+        session = c.post("/recommend/session", json={"items": [item], "k": 5}).json()
+        assert session["strategy"] == "personalized"
+        assert item not in {x["item_id"] for x in session["recommendations"]}
         assert c.get("/model").json()["model"] == name

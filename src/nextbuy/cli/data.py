@@ -23,13 +23,28 @@ def data_generate(
     items: Annotated[int, typer.Option(min=1, help="Number of items.")] = 500,
     interactions: Annotated[int, typer.Option(min=1, help="Number of interactions.")] = 100000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop).")] = 42,
+    sequential: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of interactions that continue the previous one along a category "
+            "journey (0 = static tastes only; 0.5 gives order something to predict).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate the synthetic shop: interactions.csv, ratings.csv and items.csv."""
     from nextbuy.data.synthetic import generate_shop, write_shop
 
     started = time.perf_counter()
     with err_console.status("generating the shop"):
-        shop = generate_shop(n_users=users, n_items=items, n_interactions=interactions, seed=seed)
+        shop = generate_shop(
+            n_users=users,
+            n_items=items,
+            n_interactions=interactions,
+            seed=seed,
+            sequential=sequential,
+        )
         paths = write_shop(shop, out)
     took = time.perf_counter() - started
     table = Table(title=f"synthetic shop in {out} ({took:.1f} s)")

@@ -20,7 +20,7 @@ from nextbuy.models.common import (
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in, ridge_system
 from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
-from nextbuy.models.weighting import weigh_rows
+from nextbuy.models.weighting import decayed, recency, weigh_rows
 from nextbuy.progress import progress_bar
 
 
@@ -45,6 +45,9 @@ class ALSConfig(Hyperparameters):
     )
     device: Literal["auto", "cpu", "cuda"] = param(
         "auto", "auto (GPU when implicit has CUDA) | cpu | cuda"
+    )
+    half_life_days: float = param(
+        0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
     )
 
 
@@ -74,7 +77,7 @@ class ALS(FactorModel):
         ``valid`` only feeds :attr:`callback` (validation ranking metrics after each sweep).
         """
         cfg = self.config
-        confidence = self._confidence(train.csr)
+        confidence = decayed(self._confidence(train.csr), recency(train, cfg.half_life_days))
         common = {
             "factors": cfg.factors,
             "regularization": cfg.regularization,

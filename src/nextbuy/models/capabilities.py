@@ -25,3 +25,16 @@ class Explains(Protocol):
         non-empty history each item's row sums to its score with ``recalculate_user=True``.
         """
         ...
+
+
+@runtime_checkable
+class ReadsOrder(Protocol):
+    """Sequence models (sasrec): a history row is read in its stored order, oldest first."""
+
+    def sequence_of(self, user: int) -> np.ndarray:
+        """The trained user's items, oldest first (item indices, int64)."""
+        ...
+
+    def score_sequences(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Scores ``[n, n_items]`` of item-index sequences, oldest first."""
+        ...

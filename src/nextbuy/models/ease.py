@@ -13,7 +13,7 @@ from nextbuy.errors import ConfigError
 from nextbuy.models.common import pad_neighbours, popularity_share
 from nextbuy.models.itemitem import ItemItemModel
 from nextbuy.models.params import Auto, Hyperparameters, NonNegative, param
-from nextbuy.models.weighting import weigh_rows
+from nextbuy.models.weighting import decayed, recency, weigh_rows
 from nextbuy.retrieval import topk
 
 #: Columns handled at once by the blockwise steps (bounds the temporary arrays).
@@ -88,6 +88,9 @@ class EASEConfig(Hyperparameters):
     max_items: int = param(
         30_000, "refuse larger catalogues: fitting needs ~12 * n_items^2 bytes", ge=1
     )
+    half_life_days: float = param(
+        0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
+    )
 
 
 class EASE(ItemItemModel):
@@ -117,7 +120,8 @@ class EASE(ItemItemModel):
                 f"matrices); max_items is {cfg.max_items}. Use itemknn or als for large "
                 "catalogues, or raise max_items if the machine has the memory."
             )
-        x = self._weigh(train.csr)
+        self.recency_ = recency(train, cfg.half_life_days)
+        x = decayed(self._weigh(train.csr), self.recency_)
         self.weights_ = ease_weights(x, float(cfg.regularization), cfg.dropout)
         self.popularity_ = popularity_share(train.csr)
 

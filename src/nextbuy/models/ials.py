@@ -14,7 +14,7 @@ from nextbuy.models.common import popularity_share
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in
 from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, param
-from nextbuy.models.weighting import weigh_rows
+from nextbuy.models.weighting import decayed, recency, weigh_rows
 from nextbuy.progress import progress_bar
 
 #: Gathered factor rows held at once in a conjugate-gradient product (floats): ~256 MiB.
@@ -93,6 +93,9 @@ class IALSConfig(Hyperparameters):
     cg_steps: int = param(3, "conjugate-gradient steps per half sweep (warm-started)", ge=1)
     init_std: float = param(0.1, "initial factors ~ N(0, init_std^2 / factors)", ge=0)
     random_state: int | None = param(42, "seed of the initial factors")
+    half_life_days: float = param(
+        0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
+    )
 
 
 class IALS(FactorModel):
@@ -124,7 +127,7 @@ class IALS(FactorModel):
         """Alternate user and item half-steps; ``valid`` only feeds :attr:`callback`."""
         cfg = self.config
         f, iterations = int(cfg.factors), cfg.iterations
-        x = self._confidence(train.csr)
+        x = decayed(self._confidence(train.csr), recency(train, cfg.half_life_days))
         xt = x.T.tocsr()
         n_users, n_items = train.shape
         reg_u = self._reg(np.diff(x.indptr), n_items)

@@ -8,13 +8,14 @@ contributions (:meth:`ItemItemModel._history_contributions`).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from nextbuy.models.base import Recommender
-from nextbuy.models.common import fill_rows, one_row, pad_neighbours
+from nextbuy.models.base import Recommender, State
+from nextbuy.models.common import fill_rows, one_row, pad_neighbours, rows_of
+from nextbuy.models.weighting import decayed
 from nextbuy.retrieval import topk
 
 
@@ -28,6 +29,19 @@ class ItemItemModel(Recommender):
     state_attributes: ClassVar[tuple[str, ...]] = ("similarity", "popularity")
     similarity_: sp.csr_matrix  # items x items, the top entries of each row
     popularity_: np.ndarray  # share of users per item: the scores of empty histories
+    #: Per-pair time decay of the training rows (``half_life_days``), or None when off.
+    recency_: sp.csr_matrix | None = None
+
+    def state(self) -> State:
+        """The declared arrays, plus the training rows' decay when the model uses one."""
+        out = super().state()
+        if self.recency_ is not None:
+            out["recency"] = self.recency_
+        return out
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.recency_ = state.get("recency")
 
     def _item_weights(self) -> np.ndarray | sp.csr_matrix:
         """``W``: row ``j`` says how much having ``j`` in the history adds to each item."""
@@ -46,14 +60,20 @@ class ItemItemModel(Recommender):
         return out
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        return self._score_rows(self._training_rows(users))
+        rows = self._training_rows(users)
+        if self.recency_ is None:
+            return self._score_rows(rows)
+        return self._score_weighted(decayed(self._weigh(rows), rows_of(self.recency_, users)))
 
     def _score_histories(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         return self._score_rows(rows)
 
     def _score_rows(self, rows: sp.csr_matrix) -> np.ndarray:
         """``weigh(rows) @ W``; popularity for empty rows."""
-        x = self._weigh(rows)
+        return self._score_weighted(self._weigh(rows))
+
+    def _score_weighted(self, x: sp.csr_matrix) -> np.ndarray:
+        """``x @ W`` for already weighted rows ``x``; popularity for empty rows."""
         product = x @ self._item_weights()
         scores = product.toarray() if sp.issparse(product) else np.asarray(product)
         scores = scores.astype(np.float32, copy=False)

@@ -11,7 +11,7 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.models.common import popularity_share
 from nextbuy.models.itemitem import ItemItemModel
 from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
-from nextbuy.models.weighting import weigh_rows
+from nextbuy.models.weighting import decayed, recency, weigh_rows
 from nextbuy.progress import progress_bar
 from nextbuy.retrieval import topk
 
@@ -103,6 +103,9 @@ class ItemKNNConfig(Hyperparameters):
         "log", "binary, or 1 + alpha * linear/log value"
     )
     alpha: float = param(1.0, "slope of the linear/log weighting", ge=0)
+    half_life_days: float = param(
+        0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
+    )
 
 
 class ItemKNN(ItemItemModel):
@@ -121,8 +124,9 @@ class ItemKNN(ItemItemModel):
     def _fit(self, train: Interactions, valid: Interactions | None, show_progress: bool) -> None:
         """Compute the pruned item-item cosine matrix."""
         cfg = self.config
+        self.recency_ = recency(train, cfg.half_life_days)
         self.similarity_ = cosine_topk(
-            self._weigh(train.csr),
+            decayed(self._weigh(train.csr), self.recency_),
             int(cfg.neighbors),
             float(cfg.shrinkage),
             show_progress=show_progress,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 #: Built-in models: registry name -> ``"module:Class"``.
 BUILTIN: dict[str, str] = {
     "popularity": "nextbuy.models.popularity:Popularity",
+    "trending": "nextbuy.models.trending:Trending",
     "itemknn": "nextbuy.models.knn:ItemKNN",
     "rp3beta": "nextbuy.models.rp3beta:RP3beta",
     "ease": "nextbuy.models.ease:EASE",
@@ -29,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "bpmf": "nextbuy.models.bpmf:BPMF",
     "globalmean": "nextbuy.models.bias:GlobalMean",
     "bias": "nextbuy.models.bias:Bias",
+    "sasrec": "nextbuy.models.sasrec:SASRec",
     "spark_als": "nextbuy.spark.models:SparkALS",
     "spark_als_explicit": "nextbuy.spark.models:SparkExplicitALS",
 }

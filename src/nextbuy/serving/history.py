@@ -90,7 +90,8 @@ class UserHistory:
                 if ratings.get(item, (-1, -1, 0.0))[:2] < (ts, event_id):
                     ratings[item] = (ts, event_id, value)
                 continue
-            implicit[item] = implicit.get(item, 0.0) + value * weights.get(kind, 1.0)
+            # re-inserted, so the dict lists items by their latest event (sequence models)
+            implicit[item] = implicit.pop(item, 0.0) + value * weights.get(kind, 1.0)
             if kind in purchases:
                 bought.add(item)
         purchased = self.purchased | bought if bought else self.purchased

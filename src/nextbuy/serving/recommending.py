@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from nextbuy.models.sequences import session_row
 from nextbuy.serving import answers, ranking
 from nextbuy.serving.catalog import item_indices
 from nextbuy.serving.history import UserHistory
@@ -150,3 +151,25 @@ def _explain(snapshot: Snapshot, answer: dict[str, Any], history: sp.csr_matrix)
         item["because"] = why
     if note is not None:
         answer["explain_note"] = note
+
+
+def recommend_session(
+    snapshot: Snapshot, item_ids: Sequence[str], options: RecommendOptions, label: str
+) -> dict[str, Any]:
+    """The answer for an anonymous session's items (oldest first), with rules and filters.
+
+    Sequence models read the order (the row lists the items oldest first, each at its latest
+    position); the other models fold the items in as one history. Items the session already
+    holds are left out like a user's seen items; an empty or all-unknown session gets the
+    popular list.
+    """
+    idx = item_indices(snapshot, list(item_ids))
+    known = idx[idx >= 0]
+    row = session_row(known[known < snapshot.n_items], snapshot.n_items)
+    if snapshot.predicts_ratings:  # a session item counts as a top rating, not a 1-star one
+        row.data[:] = float(getattr(snapshot.model, "rating_max_", 1.0))
+    resolved = Resolved(row, np.unique(known), np.empty(0, dtype=np.int64))
+    excluded = ranking.history_exclusions(snapshot, resolved, options)
+    session = Plan(label, -1, resolved, excluded, row.nnz == 0)
+    scores = None if session.fallback else score_rows(snapshot, row)[0]
+    return finish(snapshot, session, options, scores)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from nextbuy.models.capabilities import ReadsOrder
 from nextbuy.serving.catalog import extend_scores, item_indices
 from nextbuy.serving.history import UserHistory
 from nextbuy.serving.snapshot import Snapshot
@@ -87,6 +88,10 @@ def resolve(history: UserHistory, snapshot: Snapshot, user: int) -> Resolved:
             np.concatenate([train_idx, implicit_idx[keep]]), return_inverse=True
         )
         val = np.bincount(inverse, np.concatenate([train_val, new_val[keep]])).astype(np.float32)
+    if isinstance(snapshot.model, ReadsOrder):  # sequence models: oldest first
+        idx, val = _in_order(
+            snapshot, user, implicit_idx[(implicit_idx >= 0) & (implicit_idx < n)], idx, val
+        )
     row = sp.csr_matrix(
         (val, idx.astype(np.int32), np.array([0, len(idx)])), shape=(1, n), dtype=np.float32
     )
@@ -96,3 +101,18 @@ def resolve(history: UserHistory, snapshot: Snapshot, user: int) -> Resolved:
     resolved = Resolved(row, seen, bought[bought >= 0])
     history.resolved = (snapshot.serial, resolved)
     return resolved
+
+
+def _in_order(
+    snapshot: Snapshot, user: int, new: np.ndarray, idx: np.ndarray, val: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sequence model's row order: training items oldest first, then the events since in
+    arrival order, each item at its latest position (``idx`` sorted, ``val`` aligned)."""
+    model = snapshot.model
+    assert isinstance(model, ReadsOrder)
+    past = model.sequence_of(user) if user >= 0 else np.empty(0, dtype=np.int64)
+    items = np.concatenate([past, new]).astype(np.int64)
+    last = len(items) - 1 - np.unique(items[::-1], return_index=True)[1]
+    order = items[np.sort(last)]
+    order = order[np.isin(order, idx)]
+    return order, val[np.searchsorted(idx, order)]

@@ -251,6 +251,15 @@ class RecommendationService:
         scores = None if plan.fallback else score_rows(snapshot, plan.rows)[0]
         return recommending.finish(snapshot, plan, options, scores)
 
+    def recommend_session(
+        self, item_ids: Sequence[str], options: RecommendOptions, label: str
+    ) -> dict[str, Any]:
+        """Top-k items for an anonymous session's items, oldest first (nothing is stored)."""
+        answer = recommending.recommend_session(self.snapshot, item_ids, options, label)
+        if answer["strategy"] == "fallback":
+            self._on_fallback("recommend_session", 1)
+        return answer
+
     def popular(self, options: RecommendOptions) -> dict[str, Any]:
         """The most popular items passing the filters and rules."""
         snapshot = self.snapshot

@@ -11,7 +11,14 @@ import pyarrow as pa
 import pyarrow.csv as pv
 
 from nextbuy.data.synthetic.products import catalog_rows, category_names
-from nextbuy.data.synthetic.taste import choose_items, draw_items, draw_users, rate, sample_events
+from nextbuy.data.synthetic.taste import (
+    Items,
+    choose_items,
+    draw_items,
+    draw_users,
+    rate,
+    sample_events,
+)
 from nextbuy.errors import DataError
 from nextbuy.fsio import atomic_path
 
@@ -46,12 +53,16 @@ def generate_shop(
     candidates: int = 6,
     explore: float = 0.05,
     rated_share: float = 0.5,
+    sequential: float = 0.0,
 ) -> Shop:
     """Generate a shop (see :mod:`nextbuy.data.synthetic` for the model); deterministic by ``seed``.
 
     ``taste`` is how strongly latent affinity decides between ``candidates`` items drawn by
     popularity; ``explore`` is the share of interactions that follow global popularity only;
     ``rated_share`` is the share of non-purchased pairs that also get a rating.
+    ``sequential`` is the share of interactions that continue the user's previous one along a
+    category journey: each item has one complement in the next category (tent -> sleeping
+    bag -> stove), which follows it in that share of cases, so order predicts what comes next.
     """
     _check_sizes(n_users, n_items, n_interactions, n_categories, factors, candidates)
     rng = np.random.default_rng(seed)
@@ -69,6 +80,8 @@ def generate_shop(
     order = _argsort_unique(offsets, _YEAR)
     users, chosen, events = users[order], chosen[order], events[order]
     stamps = _START + offsets[order]
+    if sequential > 0:
+        chosen = _journeys(users, chosen, items, sequential, rng)
 
     # ---- ratings: one per rated (user, item) pair
     r_users, r_items, r_stamps = _rated_pairs(
@@ -189,6 +202,45 @@ def _rated_pairs(
     by_time = _argsort_unique(r_last - _START, _YEAR)
     pairs, r_last = pairs[by_time], r_last[by_time]
     return (pairs // n_items).astype(np.int32), (pairs % n_items).astype(np.int32), r_last
+
+
+def _journeys(
+    users: np.ndarray,
+    chosen: np.ndarray,
+    items: Items,
+    share: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``chosen`` (time order) where a ``share`` of interactions follow the user's previous
+    item to its complement: an item of the next category, drawn by popularity, fixed per item.
+
+    Three passes let journeys run up to four steps (each pass extends every chain by one).
+    """
+    n_items = len(items.category)
+    n_cat = int(items.category.max()) + 1
+    target = (items.category + 1) % n_cat
+    starts = np.searchsorted(items.category, np.arange(n_cat))
+    sizes = np.bincount(items.category, minlength=n_cat)
+    weight = items.popularity[np.arange(n_items)]
+    # a complement per item: a popularity-weighted draw inside the target category
+    u = rng.random(n_items)
+    complement = np.empty(n_items, dtype=chosen.dtype)
+    for c in range(n_cat):  # categories, not items: a handful of iterations
+        members = slice(starts[c], starts[c] + sizes[c])
+        cum = np.cumsum(weight[members])
+        mine = target == c
+        pick = np.searchsorted(cum / cum[-1], u[mine], side="right").clip(0, sizes[c] - 1)
+        complement[mine] = starts[c] + pick
+    by_user = np.argsort(users, kind="stable")  # time order within each user
+    prev = np.empty(len(users), dtype=np.int64)
+    prev[by_user[1:]] = by_user[:-1]
+    first = np.ones(len(users), dtype=bool)
+    first[by_user[1:]] = users[by_user[1:]] != users[by_user[:-1]]
+    follow = (rng.random(len(users)) < share) & ~first
+    out = chosen.copy()
+    for _ in range(3):
+        out[follow] = complement[out[prev[follow]]]
+    return out
 
 
 def _id_strings(prefix: str, n: int) -> pa.Array:

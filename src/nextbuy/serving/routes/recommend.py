@@ -14,6 +14,7 @@ from nextbuy.serving.schemas.recommend import (
     BatchRecommendResponse,
     RecommendRequest,
     RecommendResponse,
+    SessionRecommendRequest,
 )
 
 router = APIRouter(prefix="/recommend", tags=["recommendations"], responses=INVALID)
@@ -57,6 +58,22 @@ def recommend_batch(body: BatchRecommendRequest, service: Service) -> ORJSONResp
         )
     limit_k(body.k, service.settings, "n_recommendations")
     return ORJSONResponse(service.recommend_batch(body.user_ids, body))
+
+
+@router.post(
+    "/session",
+    response_model=RecommendResponse,
+    summary="Recommend items to an anonymous session",
+)
+def recommend_session(body: SessionRecommendRequest, service: Service) -> ORJSONResponse:
+    """Top items after `items` (the session's recent item IDs, oldest first), for a shopper
+    with no account. Sequence models (`sasrec`) use the order; other models fold the items in
+    as one history. Rules and filters apply as for `POST /recommend`; the session's items are
+    left out unless `exclude_seen` is false. Nothing is stored.
+    """
+    limit_k(body.k, service.settings, "n_recommendations")
+    answer = service.recommend_session(body.items, body, body.session_id or "session")
+    return ORJSONResponse(answer)
 
 
 @router.get(

@@ -7,7 +7,13 @@ from typing import Any
 from pydantic import Field
 
 from nextbuy.serving.options import RecommendOptions
-from nextbuy.serving.schemas.common import ModelVersion, ResponseSchema, Strategy, UserId
+from nextbuy.serving.schemas.common import (
+    ItemId,
+    ModelVersion,
+    ResponseSchema,
+    Strategy,
+    UserId,
+)
 
 
 class RecommendRequest(RecommendOptions):
@@ -24,6 +30,22 @@ class BatchRecommendRequest(RecommendOptions):
         description="Users to answer for, in order (at most 1,000 by default, "
         "NEXTBUY_MAX_BATCH_USERS).",
         examples=[["u_00042", "u_00043", "someone_new"]],
+    )
+
+
+class SessionRecommendRequest(RecommendOptions):
+    """Body of ``POST /recommend/session``: an anonymous shopper's recent items."""
+
+    items: list[ItemId] = Field(
+        max_length=1000,
+        description="The session's item IDs, oldest first (views, carts, purchases; repeats "
+        "allowed, the latest position counts). Unknown IDs are ignored.",
+        examples=[["p_00017", "p_00042", "p_00043"]],
+    )
+    session_id: UserId | None = Field(
+        default=None,
+        description="Echoed back as `user_id` in the answer (default `session`); not stored.",
+        examples=["s_8f2c"],
     )
 
 
