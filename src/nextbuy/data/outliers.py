@@ -31,18 +31,17 @@ def bound_values(
 ) -> tuple[pd.DataFrame, str]:
     """``frame`` with implicit values clipped to ``max_value``, and a note naming the rows.
 
-    Non-finite values, implicit values <= 0 and ratings outside ``scale`` are refused with a
+    Non-finite values, implicit values <= 0 and ratings outside ``scale`` (default
+    +-``max_value``) are refused with a
     DataError naming the rows (``row_ids``: the store's ``id`` of each row), so that a retrain
     fails with one line saying what to delete instead of producing NaN factors.
     """
     values = frame["value"].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
-    if explicit:
-        low, high = scale if scale is not None else (-np.inf, np.inf)
+    if explicit:  # without a configured scale, the bound of implicit values either way
+        low, high = scale if scale is not None else (-max_value, max_value)
         bad |= (values < low) | (values > high)
-        what = "ratings that are not finite" + (
-            f" or outside {low:g}-{high:g}" if scale is not None else ""
-        )
+        what = f"ratings that are not finite or outside {low:g} to {high:g}"
     else:
         bad |= values <= 0
         what = "values that are not finite and positive"
