@@ -33,22 +33,30 @@ def _server_file(value: str, what: str, root: FilePath) -> str:
     """
     try:
         given = FilePath(value).expanduser()
-        resolved = (given if given.is_absolute() else root / given).resolve()
+        # relative: to the data folder, or to the server's working directory (data/shop/x.csv
+        # from the project folder) as long as that lands inside the data folder too
+        bases = [given] if given.is_absolute() else [root / given, given.absolute()]
+        candidates = [path.resolve() for path in bases]
     except (OSError, ValueError, RuntimeError):  # NUL bytes, names too long, symlink loops
         raise HTTPException(422, detail=f"{what} is not a usable file path") from None
-    if not resolved.is_relative_to(root):
+    inside = [path for path in candidates if path.is_relative_to(root)]
+    resolved = next((path for path in inside if _is_file(path)), inside[0] if inside else None)
+    if resolved is None:
         raise HTTPException(
             422,
             detail=f"{what} {value!r} is outside the data folder (NEXTBUY_DATA_DIR); put the "
             "file there and name it relative to that folder",
         )
-    try:
-        exists = resolved.is_file()
-    except OSError:
-        exists = False
-    if not exists:
+    if not _is_file(resolved):
         raise HTTPException(422, detail=f"{what} {value!r} does not exist in the data folder")
     return str(resolved)
+
+
+def _is_file(path: FilePath) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 @router.post(
