@@ -18,4 +18,4 @@ def test_short_fuzz_run_finds_no_5xx_and_no_schema_violation():
     assert result.cases > 300, result  # every operation, positive and negative
     assert result.failures == {}, result
     assert result.exit_code == 0, result
-    assert time.perf_counter() - start < 60
+    assert time.perf_counter() - start < 120  # schemathesis stops at 25 s; the rest is start-up
