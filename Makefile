@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOVIELENS ?= ../shared/data/ml-100k
 
-.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load clean
+.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load fuzz clean
 
 setup: $(STAMP) chromium
 
@@ -45,6 +45,11 @@ serve: setup
 	$(BIN)/nextbuy serve --model-dir models/als --host 127.0.0.1 --port 8000
 
 bench: bench-quality bench-speed bench-load
+
+# schemathesis over the live spec, positive and negative data, SQLite and PostgreSQL
+# (127.0.0.1:5432, db test): any 5xx or schema violation fails (a few minutes).
+fuzz: setup
+	$(BIN)/python benchmarks/fuzz.py --backends sqlite postgresql --max-examples 200 --mode all
 
 bench-quality: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "peers extra not installed; quality.py skips missing peers"

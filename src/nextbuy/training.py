@@ -106,13 +106,18 @@ def ranking_feedback(
 
 
 def load_store_frame(
-    database_url: str, explicit: bool, event_weights: dict[str, float] | None = None
+    database_url: str,
+    explicit: bool,
+    event_weights: dict[str, float] | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Stored events as a canonical frame: ratings for explicit models, else weighted events.
 
     Implicit value = stored value x the event type's weight (view 1, cart 3, purchase 5 by
     default), so a purchase of two units counts 10; ``rating`` events feed explicit models only.
+    Values that would break training are refused or clipped (see ``data.outliers``).
     """
+    from nextbuy.data.outliers import bound_values
     from nextbuy.data.sources import event_values
     from nextbuy.store import EventStore
 
@@ -128,7 +133,11 @@ def load_store_frame(
         kind = "rating events" if explicit else "interaction events"
         raise DataError(f"{store.safe_url}: the event store holds no {kind} to train on")
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
+    frame, note = bound_values(
+        frame, events["id"].to_numpy(), explicit=explicit, source=store.safe_url, scale=scale
+    )
     frame.attrs["event_store_last_id"] = last_id
+    frame.attrs["event_store_note"] = note
     if not explicit:
         weights = event_values(frame["event"], "event store", "event", event_weights)
         frame["value"] = frame["value"].to_numpy() * weights
@@ -231,8 +240,11 @@ def train_model(
             catalog = read_catalog(items)
     last_event_id = None
     if database_url is not None:
-        stored = load_store_frame(database_url, explicit, cfg.data.event_weights)
+        stored = load_store_frame(
+            database_url, explicit, cfg.data.event_weights, cfg.data.rating_scale
+        )
         last_event_id = stored.attrs.get("event_store_last_id")
+        feedback = "; ".join(x for x in (feedback, stored.attrs.get("event_store_note")) if x)
         frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
         source = f"{source} + event store" if data is not None else source
     if model_cls.predicts_ratings and not explicit:

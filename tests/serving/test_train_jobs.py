@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -26,16 +27,26 @@ def wait_for(client: TestClient, job_id: str, timeout: float = 180) -> dict[str,
 
 
 @pytest.fixture()
-def admin(private_models: Path):
-    with make_client(private_models / "als", api_key=API_KEY) as c:
+def data_dir(shop: Shop, tmp_path: Path) -> Path:
+    """The server's data folder, holding a copy of the shop's files."""
+    folder = tmp_path / "data"
+    shutil.copytree(shop.data, folder)
+    return folder
+
+
+@pytest.fixture()
+def admin(private_models: Path, data_dir: Path):
+    with make_client(private_models / "als", api_key=API_KEY, data_dir=data_dir) as c:
         yield c
 
 
-def test_training_job_trains_in_the_background_and_reload_serves_it(admin: TestClient, shop: Shop):
+def test_training_job_trains_in_the_background_and_reload_serves_it(
+    admin: TestClient, data_dir: Path
+):
     before = admin.get("/model").json()["version"]
     body = {
-        "data": str(shop.data / "interactions.csv"),
-        "items": str(shop.data / "items.csv"),
+        "data": str(data_dir / "interactions.csv"),
+        "items": "items.csv",  # relative to the data folder
         "model": "als",
         "params": {"factors": 8, "iterations": 2},
         "split": "user",
@@ -62,8 +73,8 @@ def test_training_job_trains_in_the_background_and_reload_serves_it(admin: TestC
     assert admin.get("/model").json()["params"]["iterations"] == 2
 
 
-def test_failed_training_reports_why(admin: TestClient, tmp_path: Path):
-    bad = tmp_path / "bad.csv"
+def test_failed_training_reports_why(admin: TestClient, data_dir: Path):
+    bad = data_dir / "bad.csv"
     bad.write_text("who,what\n1,2\n")
     r = admin.post("/train", json={"data": str(bad)}, headers=KEY)
     assert r.status_code == 202
@@ -75,7 +86,8 @@ def test_failed_training_reports_why(admin: TestClient, tmp_path: Path):
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"data": "/no/such/file.csv"}, "does not exist"),
+        ({"data": "no/such/file.csv"}, "does not exist"),
+        ({"data": "/etc/passwd"}, "outside the data folder"),
         ({"data": "x.csv", "model": "nope"}, "unknown model"),
         ({"data": "x.csv", "params": {"not_a_param": 1}}, "not_a_param"),
         ({"data": "x.csv", "params": {"factors": "abc"}}, "factors must be an integer >= 1"),

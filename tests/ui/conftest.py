@@ -67,9 +67,9 @@ def open_client(models_copy: Path) -> Iterator[TestClient]:
 
 
 @pytest.fixture()
-def keyed_client(models_copy: Path) -> Iterator[TestClient]:
-    """ALS with an API key: pages need a login."""
-    with ui_client(models_copy / "als", api_key=API_KEY) as client:
+def keyed_client(models_copy: Path, shop_dir: Path) -> Iterator[TestClient]:
+    """ALS with an API key: pages need a login; the shop's folder is its data folder."""
+    with ui_client(models_copy / "als", api_key=API_KEY, data_dir=shop_dir) as client:
         yield client
 
 

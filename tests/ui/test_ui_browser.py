@@ -46,7 +46,8 @@ def browser() -> Iterator[Any]:
 def server(ui_models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("browser") / "models"
     shutil.copytree(ui_models.root, root)
-    env = {"NEXTBUY_API_KEY": API_KEY, "NEXTBUY_ACCESS_LOG": "false"}
+    env = {"NEXTBUY_API_KEY": API_KEY, "NEXTBUY_ACCESS_LOG": "false",
+           "NEXTBUY_DATA_DIR": str(ui_models.shop)}  # fmt: skip
     with running_server(root / "als", root / "server.log", env=env, timeout=60) as process:
         yield process
 
@@ -179,7 +180,8 @@ def test_login_works_and_writes_need_the_key(watched: Watched, server: ServerPro
 def test_a_report_renders(browser: Any, server: ServerProcess, tmp_path: Path):
     from nextbuy.reporting import write_report
 
-    model_dir = Path(httpx.get(server.url + "/model").json()["path"])
+    served = httpx.get(server.url + "/model").json()["path"]  # NAME/VERSION
+    model_dir = Path(server.process.args[4]).parent / served
     out = write_report(model_dir, tmp_path / "report.html")
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     watched = Watched(context.new_page())

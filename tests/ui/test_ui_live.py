@@ -121,6 +121,6 @@ def test_training_from_the_dashboard_then_compare_and_promote(keyed_client: Test
     assert keyed_client.get("/model").json()["version"] == new
     assert "This version is being served" in keyed_client.get(f"/ui/training?job={job_id}").text
     bad = keyed_client.post(
-        "/ui/training", data={"csrf_token": token, "data": "/no/such.csv", "params": "{}"}
+        "/ui/training", data={"csrf_token": token, "data": "no/such.csv", "params": "{}"}
     )
     assert bad.status_code == 422 and "does not exist" in bad.text

@@ -105,7 +105,8 @@ def model_card(snapshot: Snapshot) -> dict[str, Any]:
         "explicit": bool(manifest.get("explicit", False)),
         "predicts_ratings": snapshot.predicts_ratings,
         "rating_range": rating_range(manifest, snapshot.artifact.seen),
-        "path": str(snapshot.artifact.path),
+        # relative to the models folder: the server's own layout is not the client's business
+        "path": f"{snapshot.artifact.path.parent.name}/{snapshot.artifact.path.name}",
     }
 
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 import nextbuy
+from nextbuy.serving import openapi
 from nextbuy.serving.errors import (
     NoSimilarityError,
     NotReadyError,
@@ -146,6 +149,17 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_exception_handler(NotReadyError, _not_ready)
     app.add_exception_handler(StoreUnavailableError, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    openapi.install(app)
+    if settings.cors_origins:  # off by default: browsers get no CORS headers at all
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Write-Key", "X-Request-ID"],
+        )
     # add_middleware wraps: the last added runs first, so request IDs and timing see everything.
     writes = dict.fromkeys(("/events", "/events/", "/items"), settings.max_write_body_bytes)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=writes)
@@ -172,6 +186,26 @@ async def _not_ready(request: Request, exc: Exception) -> Response:
 
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
     return ORJSONResponse({"detail": str(exc)}, status_code=503)
+
+
+#: FastAPI's answer to a body it cannot decode (not UTF-8, say): a 400 the docs do not know.
+_UNPARSEABLE = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """HTTP errors as FastAPI answers them, except that every 422 carries ``errors`` (as
+    documented) and an unparseable body is a 422, not FastAPI's undocumented 400."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE:
+        message = "the body is not valid UTF-8 JSON"
+        errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+        return ORJSONResponse({"detail": f"body: {message}", "errors": errors}, status_code=422)
+    if exc.status_code == 422 and isinstance(exc.detail, str):
+        errors = [{"loc": ["body"], "msg": exc.detail, "type": "value_error"}]
+        return ORJSONResponse(
+            {"detail": exc.detail, "errors": errors}, status_code=422, headers=exc.headers
+        )
+    return await http_exception_handler(request, exc)
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:

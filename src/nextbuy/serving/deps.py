@@ -109,3 +109,35 @@ async def require_api_key(
 
 
 ApiKey = Depends(require_api_key)
+
+
+async def require_write_key(
+    settings: Settings,
+    x_write_key: Annotated[
+        str | None,
+        Header(
+            description="The key configured as NEXTBUY_EVENTS_WRITE_KEY (when one is set).",
+            examples=["shop-backend-write-key"],
+        ),
+    ] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    """With a write key configured, let ``POST /events`` through only with it (or the API key)."""
+    expected = settings.events_write_key
+    if expected is None or not expected.get_secret_value():
+        return
+    given = x_write_key if x_write_key is not None else x_api_key
+    if given is None:
+        raise HTTPException(401, detail="missing X-Write-Key header (this server requires one)")
+    keys = [expected] + ([settings.api_key] if settings.api_key is not None else [])
+    if not any(
+        secrets.compare_digest(
+            given.encode("utf-8", "surrogateescape"), key.get_secret_value().encode("utf-8")
+        )
+        for key in keys
+        if key.get_secret_value()
+    ):
+        raise HTTPException(403, detail="wrong X-Write-Key")
+
+
+WriteKey = Depends(require_write_key)

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from nextbuy.errors import NextBuyError
 from nextbuy.fsio import atomic_write_bytes
 
 #: Job IDs are 12 hex digits; anything else is not a job (and never reaches the file system).
@@ -81,8 +82,14 @@ class TrainingJobs:
         job = _read(self._path(job_id))
         return None if job is None else public(job)
 
-    def submit(self, request: dict[str, Any], out: Path) -> dict[str, Any]:
-        """Start a job training into ``out`` (MODELS_DIR); raises JobBusyError if one runs."""
+    def submit(
+        self, request: dict[str, Any], out: Path, files: dict[str, str | None] | None = None
+    ) -> dict[str, Any]:
+        """Start a job training into ``out`` (MODELS_DIR); raises JobBusyError if one runs.
+
+        ``files`` are the resolved server paths of ``request``'s files: the child reads them,
+        clients never see them (``request`` keeps the paths as the client gave them).
+        """
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.jobs_dir / "train.lock", os.O_CREAT | os.O_RDWR, 0o644)
         try:
@@ -108,6 +115,7 @@ class TrainingJobs:
                 "created_at": _now(),
                 "request": request,
                 "out": str(out),
+                "files": files or {},
             }
             path = self._path(job_id)
             _write(path, job)
@@ -138,7 +146,7 @@ class TrainingJobs:
             try:
                 code = proc.wait(timeout=self.timeout_s)
                 if code != 0:
-                    error = f"training process exited with code {code}; see {log.name}"
+                    error = f"training process exited with code {code}; see {job_id}.log"
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -198,10 +206,9 @@ def run_job(path: Path) -> int:
             job.update(stage=stage, progress=round(float(fraction), 4))
             _write(path, job)
 
-    req = job["request"]
+    req = {**job["request"], **{k: v for k, v in (job.get("files") or {}).items() if v}}
     try:
         from nextbuy.config import load_config
-        from nextbuy.errors import NextBuyError
         from nextbuy.training import train_model
 
         try:
@@ -217,13 +224,14 @@ def run_job(path: Path) -> int:
                 config=load_config(),
                 progress_callback=progress,
             )
-        except NextBuyError as exc:
-            return _fail(path, job, str(exc))
-        except FileNotFoundError as exc:
-            return _fail(path, job, f"{exc.filename}: no such file")
+        except NextBuyError as exc:  # may quote the file (its header, a row): log only
+            print(f"job failed: {exc}", file=sys.stderr)
+            return _fail(path, job, _public_error(exc, job))
+        except FileNotFoundError:
+            return _fail(path, job, f"{job['request'].get('data')}: no such file")
     except Exception as exc:  # the job fails with the reason; the traceback goes to its log
         traceback.print_exc()
-        return _fail(path, job, f"{type(exc).__name__}: {exc}")
+        return _fail(path, job, _public_error(exc, job))
     metrics = {
         str(k): float(v)
         for k, v in result.metrics.items()
@@ -236,10 +244,21 @@ def run_job(path: Path) -> int:
         finished_at=_now(),
         metrics=metrics,
         version=result.version_dir.name,
-        version_dir=str(result.version_dir),
+        version_dir=str(result.version_dir),  # kept in the file, never shown (see _PUBLIC)
     )
     _write(path, job)
     return 0
+
+
+def _public_error(exc: BaseException, job: dict[str, Any]) -> str:
+    """Why a job failed, without the file's contents or server paths (the log has both)."""
+    what = "the data does not fit" if isinstance(exc, NextBuyError) else "training crashed"
+    data = job.get("request", {}).get("data")
+    return (
+        f"training on {data!r} failed: {what} ({type(exc).__name__}); the reason is in the "
+        "server's job log "
+        f"{job['job_id']}.log (it may quote the file, so it is not shown here)"
+    )
 
 
 def _fail(path: Path, job: dict[str, Any], error: str) -> int:

@@ -107,13 +107,19 @@ class OnlineLayer:
         rows = [_event_row(e, now) for e in events]
         try:
             counts = store.add_events(rows)
-        except StoreError as exc:
-            raise StoreUnavailableError(f"{exc}; nothing of the batch was stored, retry") from exc
+        except StoreError as exc:  # the details (driver, host, table) go to the log only
+            logger.warning("could not store a batch of %d events: %s", len(rows), exc)
+            raise StoreUnavailableError(
+                "the event store is unavailable; nothing of the batch was stored, retry"
+            ) from exc
         if self.metrics is not None:
             self.metrics.events.labels("stored").inc(counts.stored)
             self.metrics.events.labels("duplicate").inc(counts.duplicates)
         if counts.stored:
-            self.catch_up()
+            try:  # committed: applying it now is best effort, the sync thread catches up later
+                self.catch_up()
+            except Exception:
+                logger.exception("stored %d events but could not apply them yet", counts.stored)
         return counts
 
     def rejected(self, n: int) -> None:
@@ -146,9 +152,8 @@ class OnlineLayer:
                 store.upsert_items(rows)
                 stored = store.items([r["item_id"] for r in rows])
             except Exception as exc:  # SQLAlchemy errors of any kind: nothing was applied
-                raise StoreUnavailableError(
-                    f"could not store the catalog change ({type(exc).__name__}); retry"
-                ) from exc
+                logger.warning("could not store a catalog change: %s", exc)
+                raise StoreUnavailableError("could not store the catalog change; retry") from exc
             if stored:
                 newest = max(r["updated_at"] for r in stored)
                 self._items_seen_ms = max(self._items_seen_ms, newest)

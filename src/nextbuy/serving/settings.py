@@ -48,7 +48,9 @@ class ServingSettings(BaseSettings):
         description="BLAS threads per worker; 1 keeps small matrix products off the thread pool.",
     )
     data_dir: Path | None = Field(
-        default=None, description="When set, /train only reads data files inside this folder."
+        default=None,
+        description="/train only reads data files inside this folder; default: the models "
+        "folder's sibling `data` (MODELS_DIR/../data).",
     )
     jobs_dir: Path | None = Field(
         default=None, description="Where training jobs keep their state (default MODELS_DIR/.jobs)."
@@ -137,6 +139,35 @@ class ServingSettings(BaseSettings):
         default=False,
         description="Catch up with the event store before each personal answer, so a user's "
         "event posted to any worker shows at once (set by nextbuy.serving.run for --workers > 1).",
+    )
+
+    # ------------------------------------------------------------------ hardening (issue 10)
+    max_event_value: float = Field(
+        default=1000.0,
+        gt=0,
+        description="Largest value (quantity or strength) of an implicit event; larger ones "
+        "answer 422 (a value of 1e308 would blank the user's answers).",
+    )
+    rating_range: tuple[float, float] | None = Field(
+        default=None,
+        description="Accepted values of `rating` events, [low, high]; default: the served "
+        "model's rating range, else [1, 5]. As JSON in the environment.",
+    )
+    max_batch_answers: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most items one POST /recommend/batch may return (users x k); more "
+        "answers 413 naming the limit.",
+    )
+    events_write_key: SecretStr | None = Field(
+        default=None,
+        description="When set, POST /events needs it in the X-Write-Key header (or the API "
+        "key in X-API-Key); unset = open, as before.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API cross-site (CORS), e.g. "
+        '["https://shop.example"]; empty (the default) = no CORS headers at all.',
     )
 
 

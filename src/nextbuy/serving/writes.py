@@ -7,22 +7,27 @@ with a 422 naming each bad row's index and field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from nextbuy.serving.history import RATING
+from nextbuy.serving.openapi import inline_defs
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.schemas.catalog import CatalogItem
-from nextbuy.serving.schemas.common import error
+from nextbuy.serving.schemas.common import ValidationErrorMessage, error
 from nextbuy.serving.schemas.events import Event, RowErrors
 
 #: Invalid rows listed in one 422 answer (the count covers them all).
 MAX_LISTED_ERRORS = 1000
 
 Rows = Literal["events", "items"]
+#: A refused batch: invalid rows (index and field), or a body that is not a JSON batch.
+BatchInvalid = RowErrors | ValidationErrorMessage
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "events": TypeAdapter(Event),
     "items": TypeAdapter(CatalogItem),
@@ -31,10 +36,11 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
 
 def batch_docs(body: type[BaseModel], rows: Rows, outcome: str, down: str) -> dict[str, Any]:
     """Route keywords documenting a batch write: the body (read by hand) and its errors."""
-    content = {"application/json": {"schema": body.model_json_schema()}}
+    content = {"application/json": {"schema": inline_defs(body.model_json_schema())}}
     return {
         "responses": error(413, f"More {rows} than the batch limit.")
-        | error(422, f"Invalid rows (index and field): none {outcome}.", RowErrors)
+        | error(415, "The body is not declared `Content-Type: application/json`.")
+        | error(422, f"Invalid rows (index and field), or no JSON: none {outcome}.", BatchInvalid)
         | error(503, f"The event store is down: {down}."),
         "openapi_extra": {"requestBody": {"required": True, "content": content}},
     }
@@ -51,19 +57,30 @@ def batch_rows(body: Any, key: Rows) -> list[Any] | None:
     return None
 
 
+def require_json(request: Request) -> None:
+    """415 unless the body is declared ``application/json``: a text/plain or form body is a
+    cross-site "simple" request a web page can send without a CORS preflight."""
+    declared = request.headers.get("content-type", "")
+    media = declared.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise HTTPException(
+            415,
+            detail=f"Content-Type must be application/json, not {media or 'missing'!r}",
+        )
+
+
 async def read_rows(request: Request, key: Rows, limit: int) -> list[Any]:
     """The rows of a write body (a batch object, a bare list or one row); 413 over ``limit``."""
+    require_json(request)
     try:
         body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        raise HTTPException(422, detail="the body is not valid JSON") from None
+    except orjson.JSONDecodeError as exc:
+        raise body_error(f"the body is not valid JSON ({exc.msg})", "json_invalid") from None
     rows = batch_rows(body, key)
     if rows is None:
-        raise HTTPException(
-            422, detail=f'send one object, a list of objects, or {{"{key}": [...]}}'
-        )
+        raise body_error(f'send one object, a list of objects, or {{"{key}": [...]}}', "shape")
     if not rows:
-        raise HTTPException(422, detail=f"no {key} in the body")
+        raise body_error(f"no {key} in the body", "empty")
     if len(rows) > limit:
         raise HTTPException(
             413, detail=f"{len(rows):,} {key} in one request; the limit is {limit:,}, split it"
@@ -89,10 +106,11 @@ def validate_rows(rows: list[Any], key: Rows) -> tuple[list[Any], list[int], lis
 
 
 def validate_events(
-    rows: list[Any], weights: Mapping[str, float]
+    rows: list[Any], weights: Mapping[str, float], limits: ValueLimits | None = None
 ) -> tuple[list[Event], list[dict[str, Any]]]:
     """Valid events and the errors of every row, including what pydantic cannot know: event
-    types the server weighs, a rating's value, positive strengths."""
+    types the server weighs, a rating's value, bounded positive strengths."""
+    limits = limits or ValueLimits()
     events, indices, errors = validate_rows(rows, "events")
     for index, event in zip(indices, events, strict=True):
         problem = event_type_error(event.event, weights)
@@ -100,10 +118,35 @@ def validate_events(
             errors.append(_error(index, "event", problem, "unknown_event"))
         elif event.event == RATING and event.value is None:
             errors.append(_error(index, "value", "a rating event needs its rating", "missing"))
-        elif event.event != RATING and event.value is not None and event.value <= 0:
-            errors.append(_error(index, "value", "must be > 0 (a quantity or strength)", "range"))
+        else:
+            problem = value_error(event, limits)
+            if problem is not None:
+                errors.append(_error(index, "value", problem, "range"))
     errors.sort(key=lambda e: e["index"])
     return events, errors
+
+
+@dataclass(frozen=True)
+class ValueLimits:
+    """The accepted values: implicit strengths in (0, max_value], ratings in [low, high]."""
+
+    max_value: float = 1000.0
+    rating_range: tuple[float, float] = (1.0, 5.0)
+
+
+def value_error(event: Event, limits: ValueLimits) -> str | None:
+    """Why an event's value is refused (None when it is accepted)."""
+    value = event.value
+    if event.event == RATING:
+        low, high = limits.rating_range
+        if value is not None and not low <= value <= high:
+            return f"a rating must be between {low:g} and {high:g} (the model's scale)"
+        return None
+    if value is not None and value <= 0:
+        return "must be > 0 (a quantity or strength)"
+    if value is not None and value > limits.max_value:
+        return f"must be at most {limits.max_value:g} (NEXTBUY_MAX_EVENT_VALUE)"
+    return None
 
 
 def event_type_error(event: str, weights: Mapping[str, float]) -> str | None:
@@ -123,6 +166,11 @@ def refuse(errors: list[dict[str, Any]], n_rows: int) -> ORJSONResponse:
         },
         status_code=422,
     )
+
+
+def body_error(message: str, kind: str) -> RequestValidationError:
+    """A 422 for the body as a whole, with the same ``errors`` list as any other 422."""
+    return RequestValidationError([{"loc": ("body",), "msg": message, "type": kind}])
 
 
 def _error(index: int, field: str, message: str, kind: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from nextbuy.data.catalog import ITEM_FIELDS
 from nextbuy.serving.app import create_app
@@ -89,12 +89,15 @@ def calls(shop: OnlineShop, data: Path) -> list[Call]:
 
 
 @pytest.fixture()
-def contract_client(online_shop: OnlineShop, tmp_path: Path) -> Iterator[TestClient]:
+def contract_client(
+    online_shop: OnlineShop, tmp_path: Path, shop_dir: Path
+) -> Iterator[TestClient]:
     """An online app over a private copy of the models (the training call writes there)."""
     root = tmp_path / "models"
     shutil.copytree(online_shop.root, root)
     settings = ServingSettings(
         model_dir=root / "als",
+        data_dir=shop_dir,
         database_url=f"sqlite:///{tmp_path / 'events.db'}",
         api_key=API_KEY,
         blas_threads=None,
@@ -142,11 +145,11 @@ def test_every_route_answers_its_declared_model(
             assert model is None and r.headers["content-type"].startswith("text/plain")
             continue
         assert model is not None, f"{call.method} {call.path} declares no {r.status_code} model"
-        model.model_validate(r.json())  # extra fields are forbidden, required ones checked
+        TypeAdapter(model).validate_python(r.json())  # extra fields forbidden, required checked
         if call.path == "/train":
             job_url = r.json()["status_url"]
             job = poll(contract_client, job_url)
-            model.model_validate(job)
+            TypeAdapter(model).validate_python(job)
             assert job["status"] == "failed" and job["error"]
 
 

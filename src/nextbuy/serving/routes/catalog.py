@@ -6,6 +6,8 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from nextbuy.serving.deps import ApiKey, Online, Service, Settings
 from nextbuy.serving.responses import ORJSONResponse
@@ -41,7 +43,15 @@ async def put_item(
     it out of answers (unless a request asks for out-of-stock items); `hidden` or `deleted`
     take it out for good.
     """
-    item = CatalogItem(item_id=item_id, **body.model_dump(exclude_none=True))
+    try:
+        item = CatalogItem(item_id=item_id, **body.model_dump(exclude_none=True))
+    except ValidationError as exc:  # the path's ID breaks the ID rules: the client's error
+        raise RequestValidationError(
+            [
+                {**e, "loc": ("path", "item_id")}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+        ) from None
     await anyio.to_thread.run_sync(online.update_items, [item])
     return ORJSONResponse(service.item(item_id))
 

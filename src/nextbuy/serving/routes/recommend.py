@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
+from pydantic import AfterValidator
 
+from nextbuy.data.idrules import check_id
 from nextbuy.serving.deps import RecommendQuery, Service, limit_k
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.schemas.common import INVALID, error
@@ -42,10 +44,13 @@ router.add_api_route(
     "/batch",
     response_model=BatchRecommendResponse,
     summary="Recommend items to many users",
-    responses=error(413, "More users than the batch limit."),
+    responses=error(413, "More users, or users x k, than the batch limits."),
 )
 def recommend_batch(body: BatchRecommendRequest, service: Service) -> ORJSONResponse:
     """One answer per user in `user_ids`, in the same order (up to 1,000 users).
+
+    Users x k is bounded too (100,000 by default, NEXTBUY_MAX_BATCH_ANSWERS): a bigger
+    answer is refused with 413 naming the limit.
 
     Known users are scored together, which is much cheaper per user than one call each.
     """
@@ -57,6 +62,14 @@ def recommend_batch(body: BatchRecommendRequest, service: Service) -> ORJSONResp
             "split the request",
         )
     limit_k(body.k, service.settings, "n_recommendations")
+    most = service.settings.max_batch_answers
+    if len(body.user_ids) * body.k > most:
+        raise HTTPException(
+            413,
+            detail=f"{len(body.user_ids)} users x k={body.k} is {len(body.user_ids) * body.k:,} "
+            f"items in one answer; the limit is {most:,} (NEXTBUY_MAX_BATCH_ANSWERS): ask for "
+            "fewer users or a smaller k per request",
+        )
     return ORJSONResponse(service.recommend_batch(body.user_ids, body))
 
 
@@ -83,7 +96,9 @@ def recommend_session(body: SessionRecommendRequest, service: Service) -> ORJSON
 )
 async def recommend_get(
     user_id: Annotated[
-        str, Path(max_length=256, description="The shop's user ID.", examples=["u_00042"])
+        str,
+        AfterValidator(check_id),
+        Path(max_length=256, description="The shop's user ID.", examples=["u_00042"]),
     ],
     service: Service,
     options: RecommendQuery,

@@ -20,20 +20,43 @@ router = APIRouter(
 )
 
 
-def _server_file(value: str, what: str, settings: ServingSettings) -> str:
-    """An existing file path, inside ``settings.data_dir`` when one is configured."""
+def data_folder(settings: ServingSettings, models_dir: FilePath) -> FilePath:
+    """The folder /train may read: NEXTBUY_DATA_DIR, else MODELS_DIR's sibling ``data``."""
+    return (settings.data_dir or models_dir.parent / "data").resolve()
+
+
+def _server_file(value: str, what: str, root: FilePath) -> str:
+    """The path inside ``root`` (resolved once, here); 422 for anything else.
+
+    Paths outside the folder are refused before the file system is asked, so an answer never
+    says whether a file exists elsewhere on the server; messages name the path as given.
+    """
     try:
-        resolved = FilePath(value).expanduser().resolve()
-        exists = resolved.exists()
+        given = FilePath(value).expanduser()
+        # relative: to the data folder, or to the server's working directory (data/shop/x.csv
+        # from the project folder) as long as that lands inside the data folder too
+        bases = [given] if given.is_absolute() else [root / given, given.absolute()]
+        candidates = [path.resolve() for path in bases]
     except (OSError, ValueError, RuntimeError):  # NUL bytes, names too long, symlink loops
         raise HTTPException(422, detail=f"{what} is not a usable file path") from None
-    if settings.data_dir is not None:
-        root = settings.data_dir.resolve()
-        if not resolved.is_relative_to(root):
-            raise HTTPException(422, detail=f"{what} {value!r} is outside the data folder {root}")
-    if not exists:
-        raise HTTPException(422, detail=f"{what} {value!r} does not exist on the server")
+    inside = [path for path in candidates if path.is_relative_to(root)]
+    resolved = next((path for path in inside if _is_file(path)), inside[0] if inside else None)
+    if resolved is None:
+        raise HTTPException(
+            422,
+            detail=f"{what} {value!r} is outside the data folder (NEXTBUY_DATA_DIR); put the "
+            "file there and name it relative to that folder",
+        )
+    if not _is_file(resolved):
+        raise HTTPException(422, detail=f"{what} {value!r} does not exist in the data folder")
     return str(resolved)
+
+
+def _is_file(path: FilePath) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 @router.post(
@@ -49,7 +72,9 @@ def start_training(
     """Answers 202 with a job ID at once; training runs in a separate process.
 
     The new version is saved under MODELS_DIR/NAME and named by LATEST, but the server keeps
-    serving the old one until `POST /admin/reload`. One job runs at a time.
+    serving the old one until `POST /admin/reload`. One job runs at a time. `data` and
+    `items` are files inside the server's data folder (NEXTBUY_DATA_DIR, default the models
+    folder's sibling `data`), absolute or relative to it; anything else answers 422.
     """
     from nextbuy.models import registry
 
@@ -60,14 +85,15 @@ def start_training(
     except (TypeError, ValueError) as exc:
         raise HTTPException(422, detail=f"invalid params for {body.model!r}: {exc}") from None
     snapshot = service.snapshot
-    request = {
-        **body.model_dump(),
-        "data": _server_file(body.data, "data", settings),
-        "items": None if body.items is None else _server_file(body.items, "items", settings),
-        "name": body.name or snapshot.name,
+    models_dir = snapshot.artifact.path.parent.parent
+    root = data_folder(settings, models_dir)
+    files = {
+        "data": _server_file(body.data, "data", root),
+        "items": None if body.items is None else _server_file(body.items, "items", root),
     }
+    request = {**body.model_dump(), "name": body.name or snapshot.name}  # paths as given
     try:
-        job = jobs.submit(request, out=snapshot.artifact.path.parent.parent)
+        job = jobs.submit(request, out=models_dir, files=files)
     except JobBusyError as exc:
         raise HTTPException(409, detail=str(exc)) from None
     return ORJSONResponse(job, status_code=202, headers={"Location": job["status_url"]})

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, field_validator
 
-from nextbuy.serving.schemas.common import ModelVersion, RequestSchema, ResponseSchema
+from nextbuy.serving.schemas.common import (
+    ModelVersion,
+    RequestSchema,
+    ResponseSchema,
+    WrittenItemId,
+)
 from nextbuy.serving.schemas.events import finite
 
 
@@ -46,9 +51,7 @@ class ItemChange(RequestSchema):
 class CatalogItem(ItemChange):
     """One item of ``POST /items``: its ID and the fields to set."""
 
-    item_id: str = Field(
-        min_length=1, max_length=256, description="The shop's item ID.", examples=["p_09999"]
-    )
+    item_id: WrittenItemId = Field(examples=["p_09999"])
 
 
 class CatalogBatch(RequestSchema):

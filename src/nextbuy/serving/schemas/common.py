@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from nextbuy.data.idrules import check_id, check_written_id
 
 #: Most items one answer can hold (the schema's hard cap; ``NEXTBUY_MAX_K`` may lower it).
 MAX_K = 1000
@@ -30,17 +32,29 @@ class ResponseSchema(BaseModel):
 
 UserId = Annotated[
     str,
+    AfterValidator(check_id),
     Field(
         min_length=1,
         max_length=256,
-        description="The shop's user ID (a string; numbers are read as their decimal text).",
+        description="The shop's user ID (a string; numbers are read as their decimal text; no "
+        "control characters or `/`; surrounding spaces are removed).",
         examples=["u_00042"],
     ),
 ]
 ItemId = Annotated[
     str,
-    Field(min_length=1, max_length=256, description="The shop's item ID.", examples=["p_01234"]),
+    AfterValidator(check_id),
+    Field(
+        min_length=1,
+        max_length=256,
+        description="The shop's item ID (no control characters or `/`; surrounding spaces "
+        "are removed).",
+        examples=["p_01234"],
+    ),
 ]
+#: IDs written to the store (events, catalog rows): also no ``/`` (see ``data.idrules``).
+WrittenUserId = Annotated[UserId, AfterValidator(check_written_id)]
+WrittenItemId = Annotated[ItemId, AfterValidator(check_written_id)]
 StrList = Annotated[list[Annotated[str, Field(max_length=256)]], BeforeValidator(_as_list)]
 Strategy = Literal["personalized", "fallback"]
 ModelVersion = Annotated[
@@ -97,7 +111,7 @@ class ValidationErrorMessage(ResponseSchema):
 Responses = dict[int | str, dict[str, Any]]
 
 
-def error(status: int, description: str, model: type[BaseModel] = ErrorMessage) -> Responses:
+def error(status: int, description: str, model: Any = ErrorMessage) -> Responses:
     """The OpenAPI ``responses`` entry of one error answer (merge several with ``|``)."""
     return {status: {"model": model, "description": description}}
 

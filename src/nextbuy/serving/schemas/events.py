@@ -6,9 +6,14 @@ import math
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from nextbuy.serving.schemas.common import ItemId, RequestSchema, ResponseSchema, UserId
+from nextbuy.serving.schemas.common import (
+    RequestSchema,
+    ResponseSchema,
+    WrittenItemId,
+    WrittenUserId,
+)
 
 #: Largest epoch second accepted (year 5138): catches millisecond timestamps sent by mistake.
 MAX_EPOCH_S = 10**11
@@ -24,7 +29,9 @@ def finite(value: float | None) -> float | None:
 
 
 class Event(RequestSchema):
-    """One interaction of a user with an item."""
+    """One interaction of a user with an item (unknown fields are refused, naming them)."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="forbid")
 
     event_id: EventId | None = Field(
         default=None,
@@ -32,8 +39,8 @@ class Event(RequestSchema):
         "Without one the server makes one up, and a retry is stored twice.",
         examples=["evt-20240501-000123"],
     )
-    user_id: UserId
-    item_id: ItemId
+    user_id: WrittenUserId
+    item_id: WrittenItemId
     event: str = Field(
         default="view",
         min_length=1,
@@ -44,8 +51,9 @@ class Event(RequestSchema):
     )
     value: float | None = Field(
         default=None,
-        description="Quantity or strength (> 0, default 1), multiplied by the type's weight; "
-        "for `rating` events the rating itself (required).",
+        description="Quantity or strength (> 0 and at most NEXTBUY_MAX_EVENT_VALUE, default "
+        "1000; default 1), multiplied by the type's weight; for `rating` events the rating "
+        "itself (required, inside the model's rating range or NEXTBUY_RATING_RANGE).",
         examples=[1.0],
     )
     timestamp: int | datetime | None = Field(

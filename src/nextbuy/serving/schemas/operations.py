@@ -39,7 +39,10 @@ class ModelCard(ResponseSchema):
     rating_range: tuple[float, float] | None = Field(
         description="Rating scale of explicit data.", examples=[[1.0, 5.0]]
     )
-    path: str = Field(description="Folder the version was loaded from.", examples=["models/als/v1"])
+    path: str = Field(
+        description="NAME/VERSION: the version's folder inside the models folder.",
+        examples=["als/20240501T120000Z-3f2a9c1d"],
+    )
 
 
 class Health(ResponseSchema):
