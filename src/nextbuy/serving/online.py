@@ -181,6 +181,8 @@ class OnlineLayer:
             self.health.failed("storing events", exc)
             raise StoreUnavailableError(f"{exc}; nothing of the batch was stored, retry") from exc
         self.health.succeeded()
+        if self.health.snapshot_stale:  # the store is back: serve its state from now on
+            self.recover()
         if self.metrics is not None:
             self.metrics.events.labels("stored").inc(counts.stored)
             self.metrics.events.labels("duplicate").inc(counts.duplicates)
@@ -229,6 +231,8 @@ class OnlineLayer:
             before = snapshot.live.n_new if snapshot.live is not None else 0
             new = self.service.update_snapshot(lambda current: apply_catalog(current, stored))
         _touch(self.settings.catalog_signal)
+        if self.health.snapshot_stale:  # the store is back: serve its state from now on
+            new = self.service.snapshot if self.recover() else new
         n_new = (new.live.n_new if new.live is not None else 0) - before
         if self.metrics is not None:
             self.metrics.catalog.labels("new").inc(max(n_new, 0))
@@ -270,6 +274,8 @@ class OnlineLayer:
         Never raises and never waits for a store known to be down: the answer then comes from
         the model and the last synced state, marked stale."""
         if self.store is None or self.service is None or not self.health.should_try():
+            return
+        if self.health.snapshot_stale:  # nothing synced yet: the background thread recovers
             return
         stamp = _signal_stamp(self.settings.catalog_signal)
         try:

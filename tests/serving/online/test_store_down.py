@@ -189,3 +189,15 @@ def test_a_bad_store_url_still_stops_the_start_in_one_line(online_shop: OnlineSh
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "database URL" in proc.stderr
+
+
+def test_the_store_migrates_again_when_its_tables_are_gone(database_url: str):
+    store = EventStore(database_url)
+    with store.engine.begin() as conn:
+        for table in ("nextbuy_events", "nextbuy_items", "alembic_version"):
+            conn.execute(text(f"DROP TABLE {table}"))
+    row = {"event_id": "e1", "user_id": "u", "item_id": "i", "event": "view", "value": 1.0,
+           "timestamp": 1}  # fmt: skip
+    assert store.add_events([row]).stored == 1
+    assert [r[1:3] for r in store.events_after(0, 10)] == [("u", "i")]
+    store.close()
