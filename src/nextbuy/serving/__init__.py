@@ -55,11 +55,19 @@ def run(
     app_settings = ServingSettings()  # validates the environment before any worker starts
     if app_settings.online:  # a bad store URL fails here in one line; an unreachable
         # store does not: the server starts degraded and retries it in the background
-        from nextbuy.serving.online import default_database_url
-        from nextbuy.store import EventStore
+        import sys
+
+        from nextbuy.serving.online import default_database_url, store_limits
+        from nextbuy.store import EventStore, StoreError
 
         url = app_settings.database_url or default_database_url(Path(model_dir))
-        EventStore(url, migrate=False).close()
+        store = EventStore(url, migrate=False, limits=store_limits(app_settings))
+        try:  # migrate once here, so the workers do not race to create the tables
+            store.migrate()
+        except StoreError as exc:
+            print(f"warning: {exc}; starting without the event store", file=sys.stderr)
+        finally:
+            store.close()
     if workers > 1:
         shared = Path(tempfile.mkdtemp(prefix="nextbuy-serve-"))
         # Metrics are summed over workers through files (prometheus_client multiprocess mode),

@@ -79,13 +79,18 @@ class OnlineLayer:
 
     def _migrate(self) -> bool:
         """Bring the schema up to date once; False (and the store marked down) if unreachable."""
-        if not self._migrated:
+        for attempt in range(2):  # a sibling worker migrating at the same moment: try again
+            if self._migrated:
+                break
             try:
                 self._store().migrate()
             except StoreError as exc:
-                self.health.failed("migrating", exc)
-                return False
-            self._migrated = True
+                if attempt == 1:
+                    self.health.failed("migrating", exc)
+                    return False
+                time.sleep(0.2)
+            else:
+                self._migrated = True
         return True
 
     def load_first(self) -> None:
