@@ -245,7 +245,14 @@ def resolve_version_dir(path: str | Path) -> Path:
                 f"(newest here: {path / versions[-1]})"
             )
         raise ArtifactError(f"{path}: not a NextBuy artifact (no {MANIFEST} and no {LATEST} file)")
-    version = latest.read_text(encoding="utf-8").strip()
+    try:
+        version = latest.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ArtifactError(
+            f"{latest}: not UTF-8 text; it must hold the name of a version folder in {path}"
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(f"{latest}: cannot read ({exc.strerror or exc})") from None
     target = path / version
     if not version or Path(version).name != version or not target.is_dir():
         raise ArtifactError(

@@ -17,7 +17,9 @@ def test_health_and_ready(client: TestClient, shop: Shop):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "model_version": shop.artifact("als").version}
+    body = ready.json()
+    assert body["status"] == "ready" and body["model_version"] == shop.artifact("als").version
+    assert body["store"] == {"state": "ok", "writes": True, "stale": False, "down_s": None}
 
 
 def test_model_card(client: TestClient, shop: Shop):

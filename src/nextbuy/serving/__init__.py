@@ -34,10 +34,13 @@ def run(
     """
     import uvicorn
 
-    from nextbuy.artifacts import resolve_version_dir
+    from nextbuy.artifacts import read_manifest, resolve_version_dir, verify_files
     from nextbuy.serving.settings import ServingSettings
 
-    resolve_version_dir(model_dir)  # a missing or broken model folder fails here, in one line
+    # A missing or broken model folder (unreadable LATEST, unknown schema_version, a file
+    # that fails its checksum) fails here, in one line, before any worker starts.
+    version_dir = resolve_version_dir(model_dir)
+    verify_files(version_dir, read_manifest(version_dir))
     env = {"NEXTBUY_MODEL_DIR": str(Path(model_dir).resolve())}
     for key, value in settings.items():
         if value is not None:
@@ -50,11 +53,21 @@ def run(
             env[f"NEXTBUY_{key.upper()}"] = text
     os.environ.update(env)
     app_settings = ServingSettings()  # validates the environment before any worker starts
-    if app_settings.online:  # an unreachable event store fails here too, in one line
-        from nextbuy.serving.online import default_database_url
-        from nextbuy.store import EventStore
+    if app_settings.online:  # a bad store URL fails here in one line; an unreachable
+        # store does not: the server starts degraded and retries it in the background
+        import sys
 
-        EventStore(app_settings.database_url or default_database_url(Path(model_dir))).close()
+        from nextbuy.serving.online import default_database_url, store_limits
+        from nextbuy.store import EventStore, StoreError
+
+        url = app_settings.database_url or default_database_url(Path(model_dir))
+        store = EventStore(url, migrate=False, limits=store_limits(app_settings))
+        try:  # migrate once here, so the workers do not race to create the tables
+            store.migrate()
+        except StoreError as exc:
+            print(f"warning: {exc}; starting without the event store", file=sys.stderr)
+        finally:
+            store.close()
     if workers > 1:
         shared = Path(tempfile.mkdtemp(prefix="nextbuy-serve-"))
         # Metrics are summed over workers through files (prometheus_client multiprocess mode),
@@ -64,6 +77,8 @@ def run(
         os.environ.setdefault("NEXTBUY_RELOAD_SIGNAL", str(shared / "reload"))
         # An event posted to one worker must show in the next answer of any worker.
         os.environ.setdefault("NEXTBUY_SYNC_READS", "true")
+        # A catalog write on one worker is applied by the others before their next answer.
+        os.environ.setdefault("NEXTBUY_CATALOG_SIGNAL", str(shared / "catalog"))
     uvicorn.run(
         "nextbuy.serving.app:create_app",
         factory=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from nextbuy.serving.routes import ROUTERS
 from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 from nextbuy.serving.snapshot import Snapshot
+from nextbuy.serving.storehealth import StaleHeaderMiddleware
 from nextbuy.serving.ui import mount_ui
 
 DESCRIPTION = """
@@ -87,6 +89,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         prepare=None if online is None else online.prepare,
         on_reload=metrics.reloaded,
     )
+    if online is not None:
+        service.before_read = online.before_read
     if settings.cache_size > 0:
         from nextbuy.serving.cache import AnswerCache
 
@@ -102,8 +106,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         try:
             if online is not None:  # the store first: loading applies its catalog and events
                 await anyio.to_thread.run_sync(online.open, service)
-            await anyio.to_thread.run_sync(service.load)
-            if online is not None and settings.sync_interval_s > 0:
+            # with the store's state, or degraded while the store is down (retried below)
+            await anyio.to_thread.run_sync(service.load if online is None else online.load_first)
+            if online is not None:  # syncs every sync_interval_s, retries a store that is down
                 threading.Thread(
                     target=online.follow, args=(stop,), name="nextbuy-store-sync", daemon=True
                 ).start()
@@ -163,6 +168,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     # add_middleware wraps: the last added runs first, so request IDs and timing see everything.
     writes = dict.fromkeys(("/events", "/events/", "/items"), settings.max_write_body_bytes)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=writes)
+    if online is not None:
+        app.add_middleware(StaleHeaderMiddleware, health=online.health)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
     return app
 
@@ -185,7 +192,10 @@ async def _not_ready(request: Request, exc: Exception) -> Response:
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
-    return ORJSONResponse({"detail": str(exc)}, status_code=503)
+    retry = math.ceil(request.app.state.settings.store_retry_s)
+    return ORJSONResponse(
+        {"detail": str(exc)}, status_code=503, headers={"Retry-After": str(retry)}
+    )
 
 
 #: FastAPI's answer to a body it cannot decode (not UTF-8, say): a 400 the docs do not know.

@@ -23,7 +23,7 @@ from nextbuy.errors import NextBuyError
 from nextbuy.serving import answers, ranking, recommending, reloads
 from nextbuy.serving.catalog import attach_catalog, require_item
 from nextbuy.serving.coalescer import ScoreCoalescer
-from nextbuy.serving.errors import NotReadyError, ReloadError
+from nextbuy.serving.errors import NotReadyError, ReloadError, StoreUnavailableError
 from nextbuy.serving.live import Rules
 from nextbuy.serving.options import RecommendOptions
 from nextbuy.serving.prediction import predict
@@ -85,6 +85,9 @@ class RecommendationService:
         self._coalescer = ScoreCoalescer()
         #: Per-user answer cache (set by the app when ``cache_size`` > 0).
         self.cache: AnswerCache | None = None
+        #: Brings this worker up to date before a personal answer (several workers; set by
+        #: the app to the online layer's ``before_read``, which never raises).
+        self.before_read: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -101,25 +104,48 @@ class RecommendationService:
         return snapshot
 
     def load(
-        self, path: Path | None = None, force: bool = False
+        self,
+        path: Path | None = None,
+        force: bool = False,
+        prepare: Callable[[Snapshot], Snapshot] | None = None,
     ) -> tuple[Snapshot | None, Snapshot]:
         """Load ``path`` (default: the model dir, following LATEST) and swap it in.
 
         Returns (previous snapshot, new snapshot); the version already served is kept unless
-        ``force``. Raises ``ArtifactError`` and keeps serving the old snapshot when the artifact
-        cannot be loaded. Loads are serialised by a lock; reads never wait for it.
+        ``force``, after checking its files still match their checksums. The model is served
+        from a private, verified copy (:mod:`nextbuy.pinning`), so nothing done to the folder
+        afterwards reaches answers. Raises ``ArtifactError`` (or ``StoreUnavailableError``
+        from ``prepare``) and keeps serving the old snapshot when the version cannot be
+        loaded. Loads are serialised by a lock; reads never wait for it.
         """
-        from nextbuy.artifacts import load_artifact, resolve_version_dir
+        from nextbuy.artifacts import resolve_version_dir
+        from nextbuy.errors import ArtifactError
+        from nextbuy.pinning import changed_files, load_pinned
 
         with self._reload_lock:
             target = resolve_version_dir(path or self.model_dir)
             previous = self._snapshot
             if previous is not None and not force and previous.artifact.path == target:
+                changed = changed_files(target, previous.artifact.manifest)
+                if changed:
+                    raise ArtifactError(
+                        f"{target}: {', '.join(changed)} changed on disk since it was loaded "
+                        "(checksum mismatch); the verified copy loaded then keeps serving"
+                    )
                 return previous, previous
-            new = self._prepare(build_snapshot(load_artifact(target, mmap=self.mmap)))
+            artifact = load_pinned(target, mmap=self.mmap, workdir=self.settings.pin_dir)
+            new = (prepare or self._prepare)(build_snapshot(artifact))
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
             return previous, new
+
+    def refresh(self) -> Snapshot:
+        """Rebuild the served snapshot from its (already verified) artifact with ``prepare``:
+        the store's state after it was unreachable at load time."""
+        with self._reload_lock:
+            new = self._prepare(build_snapshot(self.snapshot.artifact))
+            self._snapshot = new
+            return new
 
     def reload(self) -> dict[str, Any]:
         """Serve the version LATEST names and tell sibling workers (``ReloadResponse``).
@@ -133,6 +159,9 @@ class RecommendationService:
         except NextBuyError as exc:
             self._on_reload("failed")
             raise ReloadError(f"reload failed, still serving {before}: {exc}") from None
+        except StoreUnavailableError as exc:  # 503 with Retry-After: the store, not the model
+            self._on_reload("failed")
+            raise StoreUnavailableError(f"reload failed, still serving {before}: {exc}") from None
         reloads.announce(self.settings.reload_signal, new.artifact.path)
         changed = previous is not new
         self._on_reload("loaded" if changed else "unchanged")
@@ -153,8 +182,8 @@ class RecommendationService:
         if self.ready and self.snapshot.artifact.path != target:
             try:
                 self.load(target)
-            except NextBuyError:
-                logger.exception("could not follow the reload to %s", target)
+            except (NextBuyError, StoreUnavailableError) as exc:
+                logger.error("could not follow the reload to %s: %s", target, exc)
 
     def update_snapshot(self, change: Callable[[Snapshot], Snapshot]) -> Snapshot:
         """Swap in ``change(current snapshot)`` (catalog updates), serialised with reloads.
@@ -182,10 +211,10 @@ class RecommendationService:
     async def recommend_async(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
         """:meth:`recommend` for the event loop: concurrent requests share one scoring call
         (:class:`~.coalescer.ScoreCoalescer`); only the scoring step differs."""
-        histories = self.snapshot.histories
-        if histories is not None and self.settings.sync_reads:
-            # several worker processes: the user's event may have reached another one
-            await asyncio.to_thread(histories.catch_up)
+        if self.before_read is not None and self.settings.sync_reads:
+            # several worker processes: the user's event (or a catalog change) may have
+            # reached another one; a store that is down is not waited for (stale answer)
+            await asyncio.to_thread(self.before_read)
         request = self._begin(user_id, options)
         plan = request.plan
         if plan is None or plan.fallback:
@@ -225,6 +254,8 @@ class RecommendationService:
 
         Users with events since training are folded in together from their updated histories.
         """
+        if self.before_read is not None and self.settings.sync_reads:
+            self.before_read()  # the batch route runs in a worker thread
         answer = recommending.recommend_batch(self.snapshot, user_ids, options)
         n_fallback = sum(result["strategy"] == "fallback" for result in answer["results"])
         if n_fallback:

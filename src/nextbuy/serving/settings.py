@@ -169,6 +169,36 @@ class ServingSettings(BaseSettings):
         description="Browser origins allowed to call the API cross-site (CORS), e.g. "
         '["https://shop.example"]; empty (the default) = no CORS headers at all.',
     )
+    # ------------------------------------------------------------------ store timeouts
+    store_connect_timeout_s: float = Field(
+        default=3.0, gt=0, le=60, description="Longest wait to connect to the event store."
+    )
+    store_statement_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="Longest one event-store statement may run."
+    )
+    store_pool_size: int = Field(
+        default=5, ge=1, le=100, description="Event-store connections one worker process holds."
+    )
+    store_pool_timeout_s: float = Field(
+        default=2.0, gt=0, le=60, description="Longest wait for a free event-store connection."
+    )
+    store_retry_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="While the event store is down: writes answer 503 with this Retry-After "
+        "at once, and the server tries the store again this often.",
+    )
+    pin_dir: Path | None = Field(
+        default=None,
+        description="Where the private copy of a served model is made before it is mapped "
+        "(unlinked at once; default MODELS_DIR/.serving).",
+    )
+    catalog_signal: Path | None = Field(
+        default=None,
+        description="File a catalog write touches so sibling worker processes apply it before "
+        "their next recommendation (set by nextbuy.serving.run for --workers > 1).",
+    )
 
 
 def _default_event_weights() -> dict[str, float]:

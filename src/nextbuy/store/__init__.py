@@ -3,6 +3,6 @@
 The store owns its SQL: other packages call :class:`EventStore` methods, never the tables.
 """
 
-from nextbuy.store.events import EventStore, StoredCounts, StoreError
+from nextbuy.store.events import EventStore, StoredCounts, StoreError, StoreLimits
 
-__all__ = ["EventStore", "StoreError", "StoredCounts"]
+__all__ = ["EventStore", "StoreError", "StoreLimits", "StoredCounts"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +40,21 @@ _UNNEST_INSERT = text(
 _WRITER_LOCK = text("SELECT pg_advisory_xact_lock(1851942262)")
 
 
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """How long the store may take: connecting, one statement, waiting for a pooled
+    connection; and how many connections one process holds (a hung database then costs a
+    few seconds per request and at most ``pool_size`` threads, never the whole server)."""
+
+    connect_timeout_s: float = 3.0
+    statement_timeout_s: float = 5.0
+    pool_size: int = 5
+    pool_timeout_s: float = 2.0
+
+
 class StoreError(NextBuyError):
     """The database cannot be reached or refused a write; nothing of the batch was stored."""
 
@@ -51,13 +68,37 @@ class StoredCounts:
     duplicates: int
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = 10_000) -> None:
     """WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives a crash."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
+
+
+def _engine_options(url: str, limits: StoreLimits) -> dict[str, Any]:
+    """Pool bounds and the driver's connect and statement timeouts for ``url``'s dialect."""
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": limits.pool_size,
+        "max_overflow": 0,
+        "pool_timeout": limits.pool_timeout_s,
+    }
+    if url.startswith("postgresql"):
+        statement_ms = int(limits.statement_timeout_s * 1000)
+        query = make_url(url).query
+        given = query.get("options")  # e.g. a search_path in the URL: keep it
+        given = " ".join(given) if isinstance(given, tuple) else given
+        timeouts = f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"
+        args: dict[str, Any] = {"options": f"{given} {timeouts}" if given else timeouts}
+        if "connect_timeout" not in query:
+            # libpq counts whole seconds (at least 2): round up, never down to "no timeout".
+            args["connect_timeout"] = max(2, math.ceil(limits.connect_timeout_s))
+        options["connect_args"] = args
+    elif url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": limits.statement_timeout_s}
+    return options
 
 
 def normalize_url(url: str) -> str:
@@ -76,14 +117,23 @@ class EventStore:
     returns only after the commit, so an acknowledged write is durable.
     """
 
-    def __init__(self, url: str = DEFAULT_URL, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str = DEFAULT_URL, migrate: bool = True, limits: StoreLimits | None = None
+    ) -> None:
         self.url = normalize_url(url)
+        self.limits = limits or StoreLimits()
         try:
-            self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
-        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            options = _engine_options(self.url, self.limits)
+            if self.url in ("sqlite://", "sqlite:///:memory:"):
+                options = {"pool_pre_ping": True}  # one shared in-memory connection, no pool
+            self.engine: Engine = create_engine(self.url, **options)
+        except (SQLAlchemyError, ImportError, ValueError, TypeError) as exc:
             raise StoreError(f"database URL {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            busy_ms = int(self.limits.statement_timeout_s * 1000)
+            event.listen(
+                self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms)
+            )
         if migrate:
             self.migrate()
 
@@ -108,6 +158,24 @@ class EventStore:
                 f"{str(exc).splitlines()[0]}"
             ) from exc
 
+    def schema_missing(self) -> bool:
+        """True when the database answers but lacks the tables (it was re-created empty)."""
+        try:
+            names = set(inspect(self.engine).get_table_names())
+        except SQLAlchemyError:
+            return False  # unreachable: nothing to migrate now
+        return not {"nextbuy_events", "nextbuy_items"} <= names
+
+    def _with_schema(self, work: Callable[[], _T]) -> _T:
+        """Run ``work``; if it failed because the tables are gone, migrate and run it again."""
+        try:
+            return work()
+        except SQLAlchemyError as exc:
+            if not _missing_table(exc) or not self.schema_missing():
+                raise
+        self.migrate()
+        return work()
+
     @property
     def safe_url(self) -> str:
         """The URL with its password hidden (for logs and errors)."""
@@ -130,9 +198,13 @@ class EventStore:
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(events_table.c.id)
         )
-        try:
+
+        def insert() -> int:
             with self.engine.begin() as conn:
-                stored = len(conn.execute(stmt, records).all())
+                return len(conn.execute(stmt, records).all())
+
+        try:
+            stored = self._with_schema(insert)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the batch: {str(exc).splitlines()[0]}") from exc
         return StoredCounts(len(records), stored, len(records) - stored)
@@ -141,13 +213,17 @@ class EventStore:
         """PostgreSQL fast path: one INSERT ... SELECT FROM unnest(arrays) per batch (3x faster)."""
         params = {f: [row[f] for row in rows] for f in EVENT_FIELDS}
         params["received_at"] = [now] * len(rows)
-        try:
+
+        def insert() -> int:
             with self.engine.begin() as conn:
                 # Writers take turns (the lock ends with the transaction), so ids become visible
                 # in increasing order and a reader can follow new events by ``id > last seen``
                 # without missing a batch that committed late (SQLite serialises writers itself).
                 conn.execute(_WRITER_LOCK)
-                stored = conn.execute(_UNNEST_INSERT, params).rowcount
+                return int(conn.execute(_UNNEST_INSERT, params).rowcount)
+
+        try:
+            stored = self._with_schema(insert)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the batch: {str(exc).splitlines()[0]}") from exc
         return StoredCounts(len(rows), stored, len(rows) - stored)
@@ -187,8 +263,12 @@ class EventStore:
         )
         if received_after_ms is not None:
             stmt = stmt.where(t.received_at > received_after_ms)
-        with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(stmt).all()]  # type: ignore[misc]
+
+        def read() -> list[tuple[int, str, str, str, float, int]]:
+            with self.engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(stmt).all()]  # type: ignore[misc]
+
+        return self._with_schema(read)
 
     # ------------------------------------------------------------------ catalog
     def upsert_items(self, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -196,15 +276,19 @@ class EventStore:
         if not rows:
             return 0
         now = int(time.time() * 1000)
-        with self.engine.begin() as conn:
-            for names, group in _group_by_fields(rows):
-                records = [{**{k: r[k] for k in names}, "updated_at": now} for r in group]
-                stmt = self._insert(items_table)
-                update = {k: stmt.excluded[k] for k in (*names, "updated_at") if k != "item_id"}
-                stmt = stmt.on_conflict_do_update(index_elements=["item_id"], set_=update)
-                defaults = {"in_stock": True, "hidden": False, "deleted": False}
-                conn.execute(stmt, [{**defaults, **rec} for rec in records])
-        return len(rows)
+
+        def upsert() -> int:
+            with self.engine.begin() as conn:
+                for names, group in _group_by_fields(rows):
+                    records = [{**{k: r[k] for k in names}, "updated_at": now} for r in group]
+                    stmt = self._insert(items_table)
+                    update = {k: stmt.excluded[k] for k in (*names, "updated_at") if k != "item_id"}
+                    stmt = stmt.on_conflict_do_update(index_elements=["item_id"], set_=update)
+                    defaults = {"in_stock": True, "hidden": False, "deleted": False}
+                    conn.execute(stmt, [{**defaults, **rec} for rec in records])
+            return len(rows)
+
+        return self._with_schema(upsert)
 
     def items(self, item_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Stored catalog rows by item ID: all of them, or those of ``item_ids`` that exist."""
@@ -222,11 +306,20 @@ class EventStore:
         return self._item_rows(select(items_table).where(items_table.c.updated_at >= since_ms))
 
     def _item_rows(self, stmt: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(stmt).mappings()]
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as conn:
+                return [dict(row) for row in conn.execute(stmt).mappings()]
+
+        return self._with_schema(read)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _missing_table(exc: SQLAlchemyError) -> bool:
+    """Whether a driver error says a table does not exist (SQLite or PostgreSQL wording)."""
+    orig = getattr(exc, "orig", None)
+    return "no such table" in str(exc) or type(orig).__name__ == "UndefinedTable"
 
 
 def _group_by_fields(

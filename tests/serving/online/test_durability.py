@@ -3,9 +3,6 @@ acknowledged event is stored and no batch is half stored."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -98,15 +95,3 @@ def test_with_several_workers_every_worker_answers_from_the_new_events(
                 body = http.post("/recommend", json={"user_id": user}).json()
                 assert body["strategy"] == "personalized"
         http.close()
-
-
-def test_an_unreachable_store_stops_the_start_in_one_line(online_shop: OnlineShop):
-    nowhere = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
-    env = {**os.environ, "NEXTBUY_DATABASE_URL": nowhere}
-    proc = subprocess.run(
-        [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(online_shop.root / "als")],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0
-    assert "cannot migrate" in proc.stderr

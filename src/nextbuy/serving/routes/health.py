@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from nextbuy.serving.deps import Metrics, Service
@@ -25,11 +25,20 @@ async def health() -> ORJSONResponse:
     summary="Readiness",
     responses=error(503, "No model loaded yet.", Readiness),
 )
-async def ready(service: Service) -> ORJSONResponse:
-    """200 once a model is loaded (send traffic), 503 before."""
+async def ready(service: Service, request: Request) -> ORJSONResponse:
+    """200 once a model is loaded (send traffic), 503 before; `store` says whether writes
+    work (reads answer from the model while the store is down)."""
+    online = request.app.state.online
+    store = {"state": "off", "writes": False, "stale": False, "down_s": None}
+    if online is not None:
+        store = online.health.readiness()
     if not service.ready:
-        return ORJSONResponse({"status": "loading", "model_version": None}, status_code=503)
-    return ORJSONResponse({"status": "ready", "model_version": service.snapshot.version})
+        return ORJSONResponse(
+            {"status": "loading", "model_version": None, "store": store}, status_code=503
+        )
+    return ORJSONResponse(
+        {"status": "ready", "model_version": service.snapshot.version, "store": store}
+    )
 
 
 @router.get("/model", response_model=ModelCard, summary="The model being served")

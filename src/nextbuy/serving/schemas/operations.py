@@ -53,6 +53,19 @@ class Health(ResponseSchema):
     )
 
 
+class StoreState(ResponseSchema):
+    """The event store as this worker sees it."""
+
+    state: Literal["ok", "down", "off"] = Field(
+        description="`ok`, `down` (unreachable) or `off` (read-only server).", examples=["ok"]
+    )
+    writes: bool = Field(description="`/events` and catalog writes work now.", examples=[True])
+    stale: bool = Field(
+        description="Answers may miss recent events or catalog changes.", examples=[False]
+    )
+    down_s: float | None = Field(description="Seconds since the store went down.", examples=[None])
+
+
 class Readiness(ResponseSchema):
     """Readiness: a model is loaded."""
 
@@ -61,4 +74,10 @@ class Readiness(ResponseSchema):
     )
     model_version: str | None = Field(
         description="Version being served.", examples=["20240501T120000Z-3f2a9c1d"]
+    )
+    store: StoreState | None = Field(
+        default=None,
+        description="The event store: reads never need it; while it is `down`, writes answer "
+        "503 and answers carry `X-NextBuy-Online-State: stale`.",
+        examples=[{"state": "ok", "writes": True, "stale": False, "down_s": None}],
     )
