@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from nextbuy.serving import answers, ranking
+from nextbuy.serving import answers, approximate, ranking
 from nextbuy.serving.catalog import item_indices
 from nextbuy.serving.history import UserHistory
 from nextbuy.serving.options import RecommendOptions
@@ -67,8 +67,18 @@ def plan(
 def finish(
     snapshot: Snapshot, plan: Plan, options: RecommendOptions, scores: np.ndarray | None
 ) -> dict[str, Any]:
-    """The answer of a planned request from its score row (overwritten; None for fallbacks)."""
-    if plan.fallback or scores is None:
+    """The answer of a planned request from its score row (overwritten; None for fallbacks).
+
+    With approximate retrieval (``snapshot.retriever``) ``scores`` is None for personal
+    answers too: the index answers, or the exact row is scored here when it cannot.
+    """
+    found = None
+    if not plan.fallback and scores is None and snapshot.retriever is not None:
+        row = None if plan.resolved is None else plan.resolved.row
+        found = approximate.recommend(snapshot, plan.user, row, plan.exclude, options)
+        if found is None:
+            scores = score_rows(snapshot, plan.rows)[0]
+    if plan.fallback or (scores is None and found is None):
         ids, vals = ranking.popular(snapshot, options, options.k, plan.exclude)
         answer = answers.recommendation(snapshot, plan.user_id, "fallback", ids, vals)
         if options.explain:
@@ -77,7 +87,11 @@ def finish(
     pairs = None
     if plan.exclude is not None:
         pairs = (np.zeros(len(plan.exclude), dtype=np.int64), plan.exclude)
-    ids, vals = ranking.rank(snapshot, scores[None, :], options, options.k, pairs)
+    if found is not None:
+        ids, vals = found[0][None, :], found[1][None, :]
+    else:
+        assert scores is not None
+        ids, vals = ranking.rank(snapshot, scores[None, :], options, options.k, pairs)
     answer = answers.recommendation(snapshot, plan.user_id, "personalized", ids[0], vals[0])
     if options.explain:
         history = snapshot.artifact.seen[plan.user] if plan.resolved is None else plan.resolved.row

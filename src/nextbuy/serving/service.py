@@ -21,6 +21,7 @@ import numpy as np
 
 from nextbuy.errors import NextBuyError
 from nextbuy.serving import answers, ranking, recommending, reloads
+from nextbuy.serving.approximate import attach_retrieval
 from nextbuy.serving.catalog import attach_catalog, require_item
 from nextbuy.serving.coalescer import ScoreCoalescer
 from nextbuy.serving.errors import NotReadyError, ReloadError
@@ -116,7 +117,9 @@ class RecommendationService:
             previous = self._snapshot
             if previous is not None and not force and previous.artifact.path == target:
                 return previous, previous
-            new = self._prepare(build_snapshot(load_artifact(target, mmap=self.mmap)))
+            built = build_snapshot(load_artifact(target, mmap=self.mmap))
+            settings = self.settings
+            new = self._prepare(attach_retrieval(built, settings.retrieval, settings.ann_nprobe))
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
             return previous, new
@@ -175,8 +178,8 @@ class RecommendationService:
         answers are cached per user until the user's next event or a new snapshot.
         """
         request = self._begin(user_id, options)
-        if request.plan is None or request.plan.fallback:
-            return self._end(request, None)
+        if request.plan is None or request.plan.fallback or request.snapshot.retriever is not None:
+            return self._end(request, None)  # cached, fallback, or answered by the ANN index
         return self._end(request, score_rows(request.snapshot, request.plan.rows)[0])
 
     async def recommend_async(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
@@ -188,8 +191,8 @@ class RecommendationService:
             await asyncio.to_thread(histories.catch_up)
         request = self._begin(user_id, options)
         plan = request.plan
-        if plan is None or plan.fallback:
-            return self._end(request, None)
+        if plan is None or plan.fallback or request.snapshot.retriever is not None:
+            return self._end(request, None)  # cached, fallback, or answered by the ANN index
         if plan.resolved is None:
             return self._end(request, await self._coalescer.score(request.snapshot, plan.user))
         return self._end(request, score_rows(request.snapshot, plan.rows)[0])
@@ -248,7 +251,11 @@ class RecommendationService:
         purchases = frozenset(self.settings.purchase_events)
         history = current.updated(rows, self.settings.event_weights, purchases)
         plan = recommending.plan(snapshot, user_id, history, options)
-        scores = None if plan.fallback else score_rows(snapshot, plan.rows)[0]
+        scores = (
+            None
+            if plan.fallback or snapshot.retriever is not None
+            else score_rows(snapshot, plan.rows)[0]
+        )
         return recommending.finish(snapshot, plan, options, scores)
 
     def popular(self, options: RecommendOptions) -> dict[str, Any]:
