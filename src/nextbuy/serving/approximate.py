@@ -33,8 +33,9 @@ Retrieval = Literal["exact", "ann", "auto"]
 #: answers exactly; above it, the exact cost grows with the catalog (1M items: tens of ms,
 #: 256 MB read per user) while the index's stays near a millisecond (``benchmarks/ann.py``).
 AUTO_MIN_ITEMS = 200_000
-#: A filter keeping at most this many items is ranked exactly over those items.
-EXACT_MAX_CANDIDATES = 20_000
+#: A filter keeping at most this many items is ranked exactly over those items (gathering
+#: their vectors costs less than a bitmap search over most lists).
+EXACT_MAX_CANDIDATES = 2_000
 
 
 @dataclass(eq=False)

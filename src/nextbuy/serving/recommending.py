@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from nextbuy.parallel import map_chunks
 from nextbuy.serving import answers, approximate, ranking
 from nextbuy.serving.catalog import item_indices
 from nextbuy.serving.history import UserHistory
@@ -99,11 +100,40 @@ def finish(
     return answer
 
 
+@dataclass(frozen=True)
+class BatchArrays:
+    """A batch's answers as arrays: item indices and scores ``[n_users, k]`` (-1 / -inf
+    padded) and whether each user was scored (``personalized``) or got the fallback."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    personal: np.ndarray
+
+
 def recommend_batch(
-    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions
+    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions, workers: int = 1
 ) -> dict[str, Any]:
     """One answer per user, in order (``BatchRecommendResponse``); known users are scored
     together in chunks, users with events since training from their updated histories."""
+    found = batch_arrays(snapshot, user_ids, options, workers)
+    results = [
+        answers.recommendation(
+            snapshot,
+            user_id,
+            "personalized" if found.personal[i] else "fallback",
+            found.ids[i],
+            found.scores[i],
+        )
+        for i, user_id in enumerate(user_ids)
+    ]
+    return {"model_version": snapshot.version, "results": results}
+
+
+def batch_arrays(
+    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions, workers: int = 1
+) -> BatchArrays:
+    """The answers of :func:`recommend_batch` as arrays (no per-item Python work); trained
+    users' chunks run on ``workers`` threads (:func:`nextbuy.parallel.map_chunks`)."""
     users = snapshot.artifact.user_map.index(list(user_ids)).astype(np.int64)
     overlay = snapshot.histories
     histories = [overlay.get(u) for u in user_ids] if overlay is not None else []
@@ -119,11 +149,14 @@ def recommend_batch(
 
     personal = (users >= 0) | online
     trained = np.flatnonzero((users >= 0) & ~online)
-    for start in range(0, len(trained), BATCH_CHUNK):
-        rows = trained[start : start + BATCH_CHUNK]
+
+    def score_chunk(start: int, stop: int) -> None:
+        rows = trained[start:stop]
         scores = score_rows(snapshot, users[rows])
         pairs = ranking.seen_pairs(snapshot, users[rows]) if options.exclude_seen else None
         put(rows, *ranking.rank(snapshot, scores, options, k, pairs))
+
+    map_chunks(score_chunk, len(trained), BATCH_CHUNK, workers)
     with_history = np.flatnonzero(online)
     plans = [plan(snapshot, user_ids[i], histories[i], options) for i in with_history.tolist()]
     scorable = [j for j, p in enumerate(plans) if not p.fallback]
@@ -142,17 +175,9 @@ def recommend_batch(
     strangers = np.flatnonzero((users < 0) & ~online)
     if len(strangers):
         put(strangers, *ranking.popular(snapshot, options, k))
-    results = [
-        answers.recommendation(
-            snapshot,
-            user_id,
-            "personalized" if personal[i] else "fallback",
-            out_ids[i],
-            out_scores[i],
-        )
-        for i, user_id in enumerate(user_ids)
-    ]
-    return {"model_version": snapshot.version, "results": results}
+    # the answers drop non-finite scores: the arrays say so with -1 as well
+    out_ids[~np.isfinite(out_scores)] = -1
+    return BatchArrays(out_ids, out_scores, personal)
 
 
 def _explain(snapshot: Snapshot, answer: dict[str, Any], history: sp.csr_matrix) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nextbuy.errors import NextBuyError
+from nextbuy.parallel import default_workers
 from nextbuy.serving import answers, ranking, recommending, reloads
 from nextbuy.serving.approximate import attach_retrieval
 from nextbuy.serving.catalog import attach_catalog, require_item
@@ -233,6 +234,20 @@ class RecommendationService:
         if n_fallback:
             self._on_fallback("recommend_batch", n_fallback)
         return answer
+
+    def recommend_batch_arrays(
+        self, user_ids: Sequence[str], options: RecommendOptions, workers: int | None = None
+    ) -> tuple[Snapshot, recommending.BatchArrays]:
+        """:meth:`recommend_batch` as arrays, on ``workers`` threads (default: every core),
+        with the snapshot they index (offline batch files: no per-item Python work)."""
+        snapshot = self.snapshot
+        found = recommending.batch_arrays(
+            snapshot, user_ids, options, default_workers() if workers is None else workers
+        )
+        n_fallback = int((~found.personal).sum())
+        if n_fallback:
+            self._on_fallback("recommend_batch", n_fallback)
+        return snapshot, found
 
     def recommend_what_if(
         self, user_id: str, events: Sequence[tuple[str, str, float]], options: RecommendOptions
