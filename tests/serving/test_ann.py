@@ -197,3 +197,11 @@ def test_fold_in_users_through_the_api(synthetic: Path, tmp_path: Path) -> None:
     assert after["strategy"] == "personalized" and len(after["recommendations"]) == 10
     assert not set(bought) & {r["item_id"] for r in after["recommendations"]}
     assert newcomer["strategy"] == "personalized" and len(newcomer["recommendations"]) == 10
+
+
+def test_serve_takes_retrieval_and_refuses_other_values(synthetic: Path) -> None:
+    from tests.conftest import run_cli
+
+    assert "--retrieval" in run_cli("serve", "--help").stdout
+    bad = run_cli("serve", "--model-dir", str(synthetic), "--retrieval", "fast", check=False)
+    assert bad.returncode == 2 and "fast" in bad.stderr
