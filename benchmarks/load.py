@@ -10,7 +10,9 @@ latency, errors, and the server's CPU time per request (from /proc).
 * Fixed rate, closed loop: Debian's ``hey -c 10 -q 100`` on POST /recommend, for comparison.
   Its workers' tickers fire together (bursts of 10 every 10 ms) and a worker waits for its
   answer before sending again, so it measures something between the two other rows.
-* Maximum throughput: ``wrk`` (one thread) with a Lua script that varies users and items.
+* Maximum throughput: ``wrk`` (one thread) with a Lua script that varies users and items,
+  ``GET /health`` first as the same-run reference (the framework's own floor); a second table
+  gives every endpoint's maximum throughput as a multiple of it.
 
 Needs ``hey`` and ``wrk`` (``apt-get install -y hey wrk``). Everything runs on this machine
 (server and load generators share its cores), on 127.0.0.1 only; every run is bounded in time.
@@ -340,6 +342,8 @@ def main() -> None:
         measured(lambda: run_open_loop("GET /items/{id}/similar (k=10)", base, similar,
                                        args.rate, d))  # fmt: skip
         conns = args.wrk_connections
+        health = [("GET", "/health", "")]
+        measured(lambda: run_wrk("GET /health (reference)", base, health, m, conns))
         measured(lambda: run_wrk("POST /recommend (k=10)", base, rec, m, conns))
         measured(lambda: run_wrk("POST /recommend/batch (100 users)", base, batch, m, 4))
         measured(lambda: run_wrk("POST /predict/rating", base, rating, m, conns))
@@ -355,6 +359,23 @@ def main() -> None:
         f"1,000 different users and items cycled (hey: one user).\n"
     )
     print(table(results))
+    print()
+    print(ratios(results))
+
+
+def ratios(results: list[Result]) -> str:
+    """Each wrk row's maximum throughput against ``GET /health``'s on the same server, run."""
+    maxed = [r for r in results if r.tool.startswith("wrk")]
+    health = next((r for r in maxed if r.endpoint.startswith("GET /health")), None)
+    if health is None or not health.achieved:
+        return ""
+    lines = [
+        "| endpoint (wrk, maximum throughput) | requests/s | x GET /health |",
+        "| --- | ---: | ---: |",
+    ]
+    for r in maxed:
+        lines.append(f"| {r.endpoint} | {r.achieved:,.0f} | {r.achieved / health.achieved:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

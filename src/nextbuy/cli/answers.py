@@ -112,21 +112,34 @@ def batch(
 
 def _batch_frame(served: Served, user_ids: list[str], k: int) -> tuple[pd.DataFrame, int]:
     """One row per recommended item of every user (the batch route's answers), and how many
-    users got the fallback."""
+    users got the fallback; built from the answer arrays, every core scoring."""
+    import numpy as np
     import pandas as pd
 
-    rows: list[tuple[str, int, str, float, str]] = []
+    frames: list[pd.DataFrame] = []
     n_fallback = 0
     for start in range(0, len(user_ids), BATCH_USERS):
-        answers = served.recommend_batch(user_ids[start : start + BATCH_USERS], k)["results"]
-        for answer in answers:
-            strategy = answer["strategy"]
-            n_fallback += strategy == "fallback"
-            rows.extend(
-                (answer["user_id"], item["rank"], item["item_id"], item["score"], strategy)
-                for item in answer["recommendations"]
+        chunk = user_ids[start : start + BATCH_USERS]
+        item_ids, found = served.recommend_batch_arrays(chunk, k)
+        valid = found.ids >= 0
+        per_user = valid.sum(axis=1)
+        n_fallback += int((~found.personal).sum())
+        strategy = np.where(found.personal, "personalized", "fallback").astype(object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": np.repeat(np.asarray(chunk, dtype=object), per_user),
+                    "rank": np.cumsum(valid, axis=1)[valid],
+                    "item_id": item_ids[found.ids[valid]],
+                    "score": np.round(found.scores[valid].astype(np.float64), 6),
+                    "strategy": np.repeat(strategy, per_user),
+                },
+                columns=BATCH_COLUMNS,
             )
-    frame = pd.DataFrame.from_records(rows, columns=BATCH_COLUMNS)
+        )
+    if not frames:
+        frames.append(pd.DataFrame({c: [] for c in BATCH_COLUMNS}, columns=BATCH_COLUMNS))
+    frame = pd.concat(frames, ignore_index=True)
     return frame.astype({"rank": "int32", "score": "float64"}), n_fallback
 
 

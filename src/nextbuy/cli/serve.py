@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,14 @@ import typer
 from nextbuy.cli.options import ModelDir
 
 app = typer.Typer()
+
+
+class Retrieval(str, Enum):
+    """How ``serve`` ranks a factor model's catalog (``--retrieval``)."""
+
+    exact = "exact"
+    ann = "ann"
+    auto = "auto"
 
 
 @app.command()
@@ -52,6 +61,13 @@ def serve(
         list[str] | None,
         typer.Option(help="Category customers buy again and again (repeatable)."),
     ] = None,
+    retrieval: Annotated[
+        Retrieval | None,
+        typer.Option(
+            help="Factor models: score every item, search an ANN index, or auto: the index "
+            "from 200,000 items up (default auto).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the model over HTTP (FastAPI); docs at /docs. Settings: NEXTBUY_* variables."""
     from nextbuy.serving import run
@@ -65,4 +81,5 @@ def serve(
         online=online,
         max_per_brand=max_per_brand,
         repurchasable_categories=repurchasable_category or None,
+        retrieval=None if retrieval is None else retrieval.value,
     )

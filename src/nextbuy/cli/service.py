@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from nextbuy.errors import NextBuyError
 from nextbuy.serving.errors import UnknownItemError
 from nextbuy.serving.options import RecommendOptions as Options
+from nextbuy.serving.recommending import BatchArrays
 from nextbuy.serving.service import RecommendationService
 from nextbuy.serving.settings import ServingSettings
 
@@ -40,6 +41,13 @@ class Served:
     def recommend_batch(self, user_ids: Sequence[str], k: int) -> dict[str, Any]:
         """The answer of ``POST /recommend/batch`` (no batch-size limit in process)."""
         return _asked(lambda: self.service.recommend_batch(user_ids, Options(k=k)))
+
+    def recommend_batch_arrays(self, user_ids: Sequence[str], k: int) -> tuple[Any, BatchArrays]:
+        """:meth:`recommend_batch` as arrays, on every core, with the item IDs they index."""
+        snapshot, found = _asked(
+            lambda: self.service.recommend_batch_arrays(user_ids, Options(k=k))
+        )
+        return snapshot.item_ids, found
 
     def similar(self, item_id: str, k: int, include_out_of_stock: bool) -> dict[str, Any]:
         """The answer of ``GET /items/{item_id}/similar?k=&include_out_of_stock=``."""

@@ -16,6 +16,7 @@ from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
 from nextbuy.models.common import as_csr, jsonable, rows_of
 from nextbuy.models.defaults import DataShape, auto_names, resolve
 from nextbuy.models.params import Hyperparameters, untyped
+from nextbuy.parallel import map_chunks
 from nextbuy.retrieval import cosine_neighbours, topk
 
 #: Learned state a model hands to :meth:`Recommender.save`: dense arrays and CSR matrices only.
@@ -209,6 +210,7 @@ class Recommender:
         items: np.ndarray | list[int] | None = None,
         exclude: np.ndarray | list[int] | sp.spmatrix | None = None,
         batch_size: int = 2048,
+        workers: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items per user, best first: ``(ids int32 [n, k], scores float32 [n, k])``.
 
@@ -217,7 +219,8 @@ class Recommender:
         scores from those rows instead of the trained state (see :meth:`score`). ``items``
         restricts the answer to these candidates; ``exclude`` leaves out items for everyone
         (an index array) or per user (a CSR whose row ``u`` belongs to user index ``u``).
-        Slots with nothing left to recommend hold id -1 and score -inf.
+        Slots with nothing left to recommend hold id -1 and score -inf. Batches of
+        ``batch_size`` users run on ``workers`` threads (default: every core).
         """
         users = np.asarray(users, dtype=np.int64).ravel()
         k = int(k)
@@ -232,8 +235,9 @@ class Recommender:
         k_eff = min(k, n_items)
         out_ids = np.full((len(users), k), -1, dtype=np.int32)
         out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
-        for start in range(0, len(users), batch_size):
-            batch = users[start : start + batch_size]
+
+        def chunk(start: int, stop: int) -> None:
+            batch = users[start:stop]
             part = None if rows is None else rows[start : start + len(batch)]
             raw = self.score(batch, part, recalculate_user=True) if recalculate_user else None
             scores = np.asarray(self.score(batch) if raw is None else raw, dtype=np.float32)
@@ -250,6 +254,11 @@ class Recommender:
             ids, vals = topk(scores, k_eff)
             out_ids[start : start + len(batch), :k_eff] = ids
             out_scores[start : start + len(batch), :k_eff] = vals
+
+        # at most 32M scores (128 MiB) per chunk: several chunks are in flight at once
+        map_chunks(
+            chunk, len(users), min(batch_size, max(64, (1 << 25) // max(n_items, 1))), workers
+        )
         out_ids[~np.isfinite(out_scores)] = -1
         out_scores[out_ids < 0] = -np.inf
         return out_ids, out_scores

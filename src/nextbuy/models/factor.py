@@ -47,6 +47,8 @@ class DotProductForm:
     items: np.ndarray  # [n_items, d] float32
     users: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # -> ([n, d], fallback [n])
     fallback: np.ndarray  # [n_items] float32: the score row of users without vectors
+    #: History rows (CSR over the trained items) folded in -> ([n, d], fallback [n]).
+    histories: Callable[[sp.csr_matrix], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 class FactorModel(Recommender, ABC):
@@ -142,14 +144,25 @@ class FactorModel(Recommender, ABC):
         bias = np.zeros(n, np.float32) if item_bias is None else np.asarray(item_bias, np.float32)
         wide = np.hstack([items, np.ones((n, 1), np.float32), bias[:, None]])
 
-        def users(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            side = self._user_side(np.asarray(idx, dtype=np.int64))
+        def wide_side(side: UserSide) -> tuple[np.ndarray, np.ndarray]:
             m = len(side.vectors)
             ub = np.zeros(m, np.float32) if side.bias is None else side.bias
             vec = np.hstack([side.vectors, np.asarray(ub, np.float32)[:, None], np.ones((m, 1))])
             return vec.astype(np.float32), np.asarray(side.fallback, dtype=bool)
 
-        return DotProductForm(wide, users, self.fallback_scores())
+        def users(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return wide_side(self._user_side(np.asarray(idx, dtype=np.int64)))
+
+        def histories(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+            users = np.full(rows.shape[0], -1, dtype=np.int64)
+            return wide_side(self._history_side(users, sp.csr_matrix(rows)))
+
+        # folded-in users must live in the same item space (BPMF's do not: no history form)
+        folded, trained = (np.asarray(self._item_side(flag)[0]) for flag in (True, False))
+        same_items = folded.shape == trained.shape and folded.ctypes.data == trained.ctypes.data
+        return DotProductForm(
+            wide, users, self.fallback_scores(), histories if same_items else None
+        )
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """``score`` at each pair without building full rows; NaN for unknown IDs."""

@@ -16,7 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.models.sequences import session_row
-from nextbuy.serving import answers, ranking
+from nextbuy.parallel import map_chunks
+from nextbuy.serving import answers, approximate, ranking
 from nextbuy.serving.catalog import item_indices
 from nextbuy.serving.history import UserHistory
 from nextbuy.serving.options import RecommendOptions
@@ -68,8 +69,18 @@ def plan(
 def finish(
     snapshot: Snapshot, plan: Plan, options: RecommendOptions, scores: np.ndarray | None
 ) -> dict[str, Any]:
-    """The answer of a planned request from its score row (overwritten; None for fallbacks)."""
-    if plan.fallback or scores is None:
+    """The answer of a planned request from its score row (overwritten; None for fallbacks).
+
+    With approximate retrieval (``snapshot.retriever``) ``scores`` is None for personal
+    answers too: the index answers, or the exact row is scored here when it cannot.
+    """
+    found = None
+    if not plan.fallback and scores is None and snapshot.retriever is not None:
+        row = None if plan.resolved is None else plan.resolved.row
+        found = approximate.recommend(snapshot, plan.user, row, plan.exclude, options)
+        if found is None:
+            scores = score_rows(snapshot, plan.rows)[0]
+    if plan.fallback or (scores is None and found is None):
         ids, vals = ranking.popular(snapshot, options, options.k, plan.exclude)
         answer = answers.recommendation(snapshot, plan.user_id, "fallback", ids, vals)
         if options.explain:
@@ -78,7 +89,11 @@ def finish(
     pairs = None
     if plan.exclude is not None:
         pairs = (np.zeros(len(plan.exclude), dtype=np.int64), plan.exclude)
-    ids, vals = ranking.rank(snapshot, scores[None, :], options, options.k, pairs)
+    if found is not None:
+        ids, vals = found[0][None, :], found[1][None, :]
+    else:
+        assert scores is not None
+        ids, vals = ranking.rank(snapshot, scores[None, :], options, options.k, pairs)
     answer = answers.recommendation(snapshot, plan.user_id, "personalized", ids[0], vals[0])
     if options.explain:
         history = snapshot.artifact.seen[plan.user] if plan.resolved is None else plan.resolved.row
@@ -86,11 +101,40 @@ def finish(
     return answer
 
 
+@dataclass(frozen=True)
+class BatchArrays:
+    """A batch's answers as arrays: item indices and scores ``[n_users, k]`` (-1 / -inf
+    padded) and whether each user was scored (``personalized``) or got the fallback."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    personal: np.ndarray
+
+
 def recommend_batch(
-    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions
+    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions, workers: int = 1
 ) -> dict[str, Any]:
     """One answer per user, in order (``BatchRecommendResponse``); known users are scored
     together in chunks, users with events since training from their updated histories."""
+    found = batch_arrays(snapshot, user_ids, options, workers)
+    results = [
+        answers.recommendation(
+            snapshot,
+            user_id,
+            "personalized" if found.personal[i] else "fallback",
+            found.ids[i],
+            found.scores[i],
+        )
+        for i, user_id in enumerate(user_ids)
+    ]
+    return {"model_version": snapshot.version, "results": results}
+
+
+def batch_arrays(
+    snapshot: Snapshot, user_ids: Sequence[str], options: RecommendOptions, workers: int = 1
+) -> BatchArrays:
+    """The answers of :func:`recommend_batch` as arrays (no per-item Python work); trained
+    users' chunks run on ``workers`` threads (:func:`nextbuy.parallel.map_chunks`)."""
     users = snapshot.artifact.user_map.index(list(user_ids)).astype(np.int64)
     overlay = snapshot.histories
     histories = [overlay.get(u) for u in user_ids] if overlay is not None else []
@@ -106,11 +150,14 @@ def recommend_batch(
 
     personal = (users >= 0) | online
     trained = np.flatnonzero((users >= 0) & ~online)
-    for start in range(0, len(trained), BATCH_CHUNK):
-        rows = trained[start : start + BATCH_CHUNK]
+
+    def score_chunk(start: int, stop: int) -> None:
+        rows = trained[start:stop]
         scores = score_rows(snapshot, users[rows])
         pairs = ranking.seen_pairs(snapshot, users[rows]) if options.exclude_seen else None
         put(rows, *ranking.rank(snapshot, scores, options, k, pairs))
+
+    map_chunks(score_chunk, len(trained), BATCH_CHUNK, workers)
     with_history = np.flatnonzero(online)
     plans = [plan(snapshot, user_ids[i], histories[i], options) for i in with_history.tolist()]
     scorable = [j for j, p in enumerate(plans) if not p.fallback]
@@ -129,17 +176,9 @@ def recommend_batch(
     strangers = np.flatnonzero((users < 0) & ~online)
     if len(strangers):
         put(strangers, *ranking.popular(snapshot, options, k))
-    results = [
-        answers.recommendation(
-            snapshot,
-            user_id,
-            "personalized" if personal[i] else "fallback",
-            out_ids[i],
-            out_scores[i],
-        )
-        for i, user_id in enumerate(user_ids)
-    ]
-    return {"model_version": snapshot.version, "results": results}
+    # the answers drop non-finite scores: the arrays say so with -1 as well
+    out_ids[~np.isfinite(out_scores)] = -1
+    return BatchArrays(out_ids, out_scores, personal)
 
 
 def _explain(snapshot: Snapshot, answer: dict[str, Any], history: sp.csr_matrix) -> None:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nextbuy.errors import NextBuyError
+from nextbuy.parallel import default_workers
 from nextbuy.serving import answers, ranking, recommending, reloads
+from nextbuy.serving.approximate import attach_retrieval
 from nextbuy.serving.catalog import attach_catalog, require_item
 from nextbuy.serving.coalescer import ScoreCoalescer
 from nextbuy.serving.errors import NotReadyError, ReloadError, StoreUnavailableError
@@ -134,7 +136,11 @@ class RecommendationService:
                     )
                 return previous, previous
             artifact = load_pinned(target, mmap=self.mmap, workdir=self.settings.pin_dir)
-            new = (prepare or self._prepare)(build_snapshot(artifact))
+            settings = self.settings
+            built = attach_retrieval(
+                build_snapshot(artifact), settings.retrieval, settings.ann_nprobe
+            )
+            new = (prepare or self._prepare)(built)
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
             return previous, new
@@ -204,8 +210,8 @@ class RecommendationService:
         answers are cached per user until the user's next event or a new snapshot.
         """
         request = self._begin(user_id, options)
-        if request.plan is None or request.plan.fallback:
-            return self._end(request, None)
+        if request.plan is None or request.plan.fallback or request.snapshot.retriever is not None:
+            return self._end(request, None)  # cached, fallback, or answered by the ANN index
         return self._end(request, score_rows(request.snapshot, request.plan.rows)[0])
 
     async def recommend_async(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
@@ -217,8 +223,8 @@ class RecommendationService:
             await asyncio.to_thread(self.before_read)
         request = self._begin(user_id, options)
         plan = request.plan
-        if plan is None or plan.fallback:
-            return self._end(request, None)
+        if plan is None or plan.fallback or request.snapshot.retriever is not None:
+            return self._end(request, None)  # cached, fallback, or answered by the ANN index
         if plan.resolved is None:
             return self._end(request, await self._coalescer.score(request.snapshot, plan.user))
         return self._end(request, score_rows(request.snapshot, plan.rows)[0])
@@ -262,6 +268,20 @@ class RecommendationService:
             self._on_fallback("recommend_batch", n_fallback)
         return answer
 
+    def recommend_batch_arrays(
+        self, user_ids: Sequence[str], options: RecommendOptions, workers: int | None = None
+    ) -> tuple[Snapshot, recommending.BatchArrays]:
+        """:meth:`recommend_batch` as arrays, on ``workers`` threads (default: every core),
+        with the snapshot they index (offline batch files: no per-item Python work)."""
+        snapshot = self.snapshot
+        found = recommending.batch_arrays(
+            snapshot, user_ids, options, default_workers() if workers is None else workers
+        )
+        n_fallback = int((~found.personal).sum())
+        if n_fallback:
+            self._on_fallback("recommend_batch", n_fallback)
+        return snapshot, found
+
     def recommend_what_if(
         self, user_id: str, events: Sequence[tuple[str, str, float]], options: RecommendOptions
     ) -> dict[str, Any]:
@@ -279,7 +299,11 @@ class RecommendationService:
         purchases = frozenset(self.settings.purchase_events)
         history = current.updated(rows, self.settings.event_weights, purchases)
         plan = recommending.plan(snapshot, user_id, history, options)
-        scores = None if plan.fallback else score_rows(snapshot, plan.rows)[0]
+        scores = (
+            None
+            if plan.fallback or snapshot.retriever is not None
+            else score_rows(snapshot, plan.rows)[0]
+        )
         return recommending.finish(snapshot, plan, options, scores)
 
     def recommend_session(

@@ -47,6 +47,14 @@ class ServingSettings(BaseSettings):
         ge=1,
         description="BLAS threads per worker; 1 keeps small matrix products off the thread pool.",
     )
+    retrieval: Literal["exact", "ann", "auto"] = Field(
+        default="auto",
+        description="Factor models: score every item (exact), search an ANN index (ann), or "
+        "the index from 200,000 items up (auto).",
+    )
+    ann_nprobe: int = Field(
+        default=32, ge=1, description="ANN: inverted lists scanned per query (recall vs speed)."
+    )
     data_dir: Path | None = Field(
         default=None,
         description="/train only reads data files inside this folder; default: the models "

@@ -60,6 +60,8 @@ class Snapshot:
     #: trained items followed by new items; ``n_items`` stays the model's own item count.
     live: LiveCatalog | None = None
     histories: HistoryOverlay | None = None
+    #: Approximate retrieval (``serving.approximate.Retriever``), None: every item is scored.
+    retriever: Any = None
     #: Unique per snapshot: cached answers are stamped with it.
     serial: int = field(init=False, default_factory=lambda: next(_SERIALS))
 
