@@ -252,7 +252,10 @@ def train_model(
     report("fitting", 0.1)
     started = time.perf_counter()
     valid = None
-    estimator.fit(train_inter, valid, show_progress=show_progress)
+    try:
+        estimator.fit(train_inter, valid, show_progress=show_progress)
+    except ModuleNotFoundError as exc:  # a serving-only install: name the train extra
+        raise registry.missing_extra(cfg.model.name, exc) from None
     fit_seconds = time.perf_counter() - started
     report("evaluating", 0.8)
 

@@ -62,3 +62,24 @@ def test_serving_imports_no_training_library(shop: Shop, tmp_path: Path):
     loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert "nextbuy" in loaded and "fastapi" in loaded
     assert not loaded & set(TRAIN_ONLY), f"serving imported {sorted(loaded & set(TRAIN_ONLY))}"
+
+
+def test_a_serving_only_install_names_the_train_extra(shop: Shop, tmp_path: Path):
+    """Without torch/implicit (blocked here as a serving-only install lacks them), asking for a
+    model that needs them is one clear line naming ``nextbuy[train]``; EASE still trains."""
+    data, out = shop.data / "interactions.csv", tmp_path / "models"
+    probe = (
+        "import sys\n"
+        "for name in ('torch', 'implicit', 'optuna', 'matplotlib'): sys.modules[name] = None\n"
+        "from nextbuy.errors import ConfigError\n"
+        "from nextbuy.training import train_model\n"
+        f"args = dict(out={str(out)!r}, split='none')\n"
+        f"train_model({str(data)!r}, model='ease', **args)\n"
+        "try:\n"
+        f"    train_model({str(data)!r}, model='als', **args)\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "model 'als' needs implicit" in proc.stdout and "nextbuy[train]" in proc.stdout
