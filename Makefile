@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOVIELENS ?= ../shared/data/ml-100k
 
-.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load clean
+.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load clean \
+	docker-smoke
 
 setup: $(STAMP) chromium
 
@@ -54,6 +55,11 @@ bench-speed: setup
 
 bench-load: setup
 	$(BIN)/python benchmarks/load.py
+
+# Builds the images and runs the compose deployment end to end (needs a Docker engine; see
+# docs/deploy.md). Deliberately not part of `make test` or .ci/run.
+docker-smoke:
+	bash scripts/docker-smoke.sh
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
