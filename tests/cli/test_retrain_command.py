@@ -33,6 +33,16 @@ def test_retrain_bootstraps_then_reuses_the_recorded_file_and_columns(
     assert manifest["config"]["data"]["user_col"] == "reviewerID"
     assert manifest["params"]["factors"] == 4  # the served parameters, kept
 
+    # evaluate and tune read files with the recorded columns (no --user-col/--item-col again)
+    evaluated = run_cli("evaluate", "--model-dir", str(models / "als"), "--test", str(data))
+    assert "ndcg@10" in evaluated.stdout.lower()
+    tuned = run_cli(
+        "tune", "--model-dir", str(models / "als"), "--trials", "1",
+        "--set", "iterations=1", "--out", str(tmp_path / "t.yaml"),
+    )  # fmt: skip
+    assert "tuning als on" in tuned.stdout and "reviews.csv" in tuned.stdout
+    assert "user_col: reviewerID" in (tmp_path / "t.yaml").read_text()
+
     other = run_cli("retrain", "--models", str(models), "--model", "ease", "--quiet")
     assert "retrained ease" in other.stdout and (models / "ease" / "LATEST").is_file()
     several = run_cli("retrain", "--models", str(models), check=False)
