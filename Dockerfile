@@ -24,19 +24,30 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG TORCH_VERSION=2.13.0
 COPY docker/build-ca/ /tmp/build-ca/
 COPY docker/wheels/ /tmp/wheels/
-COPY pyproject.toml README.md LICENSE /src/
-COPY src/ /src/src/
+COPY pyproject.toml /src/pyproject.toml
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_INDEX_URL=${PIP_INDEX_URL}
-# one wheel of nextbuy, installed into two virtual environments: serve (core) and full (+train)
+# The dependencies first, from pyproject.toml alone (this layer is cached until it changes):
+# serve gets the core, full the core plus the train extra (CPU torch first).
 RUN set -eu; \
     if ls /tmp/build-ca/*.crt >/dev/null 2>&1; then export PIP_CERT="$(ls /tmp/build-ca/*.crt | head -1)"; fi; \
+    python3 -c "import tomllib; p = tomllib.load(open('/src/pyproject.toml', 'rb'))['project']; \
+open('/tmp/core.txt', 'w').write('\n'.join(p['dependencies'])); \
+open('/tmp/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']))"; \
     python3 -m venv /opt/serve && python3 -m venv /opt/full; \
-    /opt/serve/bin/pip wheel --no-deps --wheel-dir /tmp/dist /src; \
-    /opt/serve/bin/pip install --find-links /tmp/wheels /tmp/dist/nextbuy-*.whl; \
+    /opt/serve/bin/pip install --find-links /tmp/wheels -r /tmp/core.txt; \
     torch_index=""; if [ -n "$TORCH_INDEX_URL" ]; then torch_index="--extra-index-url $TORCH_INDEX_URL"; fi; \
     /opt/full/bin/pip install --find-links /tmp/wheels $torch_index "torch==${TORCH_VERSION}"; \
-    /opt/full/bin/pip install --find-links /tmp/wheels "$(ls /tmp/dist/nextbuy-*.whl)[train]"; \
+    /opt/full/bin/pip install --find-links /tmp/wheels -r /tmp/core.txt -r /tmp/train.txt
+# Then NextBuy itself, one wheel into both environments (no dependency resolution again).
+COPY README.md LICENSE /src/
+COPY src/ /src/src/
+RUN set -eu; \
+    if ls /tmp/build-ca/*.crt >/dev/null 2>&1; then export PIP_CERT="$(ls /tmp/build-ca/*.crt | head -1)"; fi; \
+    /opt/serve/bin/pip wheel --no-deps --wheel-dir /tmp/dist /src; \
+    /opt/serve/bin/pip install --no-deps /tmp/dist/nextbuy-*.whl; \
+    /opt/full/bin/pip install --no-deps /tmp/dist/nextbuy-*.whl; \
     /opt/serve/bin/python -c "import nextbuy.serving.app"; \
+    /opt/full/bin/python -c "import implicit, torch, nextbuy.training"; \
     find /opt/serve /opt/full -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM runtime AS serve-base
