@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOVIELENS ?= ../shared/data/ml-100k
 
-.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load fuzz clean
+.PHONY: setup chromium demo test lint format serve bench bench-quality bench-speed bench-load fuzz clean \
+	docker-smoke
 
 setup: $(STAMP) chromium
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,train,spark]"
 	touch $(STAMP)
 
 demo: setup
@@ -60,6 +61,11 @@ bench-speed: setup
 
 bench-load: setup
 	$(BIN)/python benchmarks/load.py
+
+# Builds the images and runs the compose deployment end to end (needs a Docker engine; see
+# docs/deploy.md). Deliberately not part of `make test` or .ci/run.
+docker-smoke:
+	bash scripts/docker-smoke.sh
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -20,6 +20,10 @@ from nextbuy.models.base import Recommender
 ProgressCallback = Callable[[str, float], None]
 
 
+class EmptyStoreError(DataError):
+    """The event store holds no events of the kind the model trains on."""
+
+
 @dataclass
 class TrainResult:
     """What a training run produced: the saved version and its evaluation."""
@@ -131,7 +135,7 @@ def load_store_frame(
     events = events[is_rating] if explicit else events[~is_rating]
     if events.empty:
         kind = "rating events" if explicit else "interaction events"
-        raise DataError(f"{store.safe_url}: the event store holds no {kind} to train on")
+        raise EmptyStoreError(f"{store.safe_url}: the event store holds no {kind} to train on")
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
     frame, note = bound_values(
         frame, events["id"].to_numpy(), explicit=explicit, source=store.safe_url, scale=scale
@@ -240,13 +244,19 @@ def train_model(
             catalog = read_catalog(items)
     last_event_id = None
     if database_url is not None:
-        stored = load_store_frame(
-            database_url, explicit, cfg.data.event_weights, cfg.data.rating_scale
-        )
-        last_event_id = stored.attrs.get("event_store_last_id")
-        feedback = "; ".join(x for x in (feedback, stored.attrs.get("event_store_note")) if x)
-        frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
-        source = f"{source} + event store" if data is not None else source
+        try:
+            stored = load_store_frame(
+                database_url, explicit, cfg.data.event_weights, cfg.data.rating_scale
+            )
+        except EmptyStoreError:
+            if data is None:
+                raise
+            stored = None  # retraining before any event was posted: the file alone
+        if stored is not None:
+            last_event_id = stored.attrs.get("event_store_last_id")
+            feedback = "; ".join(x for x in (feedback, stored.attrs.get("event_store_note")) if x)
+            frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
+            source = f"{source} + event store" if data is not None else source
     if model_cls.predicts_ratings and not explicit:
         raise ConfigError(
             f"model {cfg.model.name!r} predicts ratings but {source} holds implicit feedback; "
@@ -293,7 +303,10 @@ def train_model(
         )
         estimator, selection = chosen.model, chosen.manifest()
     else:
-        estimator.fit(train_inter, valid, show_progress=show_progress)
+        try:
+            estimator.fit(train_inter, valid, show_progress=show_progress)
+        except ModuleNotFoundError as exc:  # a serving-only install: name the train extra
+            raise registry.missing_extra(cfg.model.name, exc) from None
     fit_seconds = time.perf_counter() - started
     report("evaluating", 0.8)
 
@@ -339,6 +352,10 @@ def train_model(
             "source": str(source),
             "test": None if test is None else str(test),
             "split": split_used,  # "auto" resolved: latest (temporal) with timestamps, else random
+            # what retraining reuses (nextbuy.retraining): the files and whether events fed it
+            "path": None if data is None else str(Path(data).resolve()),
+            "items": None if items is None else str(Path(items).resolve()),
+            "event_store": last_event_id is not None,
             # the server replays stored events after this id as "new since training"
             **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
         },

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from nextbuy.cli import answers, data, report, serve, train
+from nextbuy.cli import answers, data, report, retrain, serve, train
 from nextbuy.cli.output import err_console
 from nextbuy.errors import NextBuyError
 
@@ -21,7 +21,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for group in (train.app, answers.app, report.app, serve.app):  # top-level commands, in help order
+for group in (
+    train.app,
+    answers.app,
+    report.app,
+    serve.app,
+    retrain.app,
+):  # top-level commands, in help order
     app.add_typer(group)
 app.add_typer(data.app, name="data")
 

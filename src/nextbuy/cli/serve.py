@@ -8,9 +8,17 @@ from typing import Annotated
 
 import typer
 
-from nextbuy.cli.options import ModelDir
-
 app = typer.Typer()
+
+#: ``serve`` reads its folder (and host, port, workers) from NEXTBUY_* too: images set only those.
+ServeModelDir = Annotated[
+    Path,
+    typer.Option(
+        "--model-dir",
+        envvar="NEXTBUY_MODEL_DIR",
+        help="MODELS_DIR/NAME (follows LATEST) or a version folder.",
+    ),
+]
 
 
 class Retrieval(str, Enum):
@@ -35,10 +43,16 @@ def demo(
 
 @app.command()
 def serve(
-    model_dir: ModelDir,
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    model_dir: ServeModelDir,
+    host: Annotated[str, typer.Option(envvar="NEXTBUY_HOST", help="Interface to bind.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(envvar="NEXTBUY_PORT", min=1, max=65535, help="Port.")
+    ] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="NEXTBUY_WORKERS", min=1, help="Worker processes.")
+    ] = 1,
     database_url: Annotated[
         str | None,
         typer.Option(

@@ -164,8 +164,8 @@ def evaluate(
 
     artifact = load_artifact(model_dir)
     explicit = bool(artifact.manifest.get("explicit", artifact.model.predicts_ratings))
-    dataset = columns.read(test)
     trained = (artifact.manifest.get("config") or {}).get("data") or {}
+    dataset = _read_like_training(test, columns, trained)
     threshold = trained.get("positive_threshold")
     frame = dataset.frame
     if threshold is not None and dataset.explicit and not explicit:
@@ -218,11 +218,36 @@ def evaluate(
         json_out.write_text(json.dumps(results_json(results), indent=2))
 
 
+def _read_like_training(path: Path, columns: Columns, trained: dict[str, Any]) -> Any:
+    """Read ``path`` with the model's recorded column mapping; options given override it."""
+    from nextbuy.data.sources import read_interactions
+    from nextbuy.retraining import trained_config
+
+    base = trained_config({"config": {"data": trained}}).data if trained else None
+    dc = columns.data_config(base)
+    return read_interactions(path, dc.column_map(), dc.format, dc.event_weights)
+
+
 @app.command()
 @with_columns
 def tune(
-    data: Annotated[Path, typer.Option(help="Training interactions (the test split stays out).")],
-    model: Annotated[str, typer.Option(help="Model whose declared search space to explore.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Training interactions (the test split stays out; default: --model-dir's)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model whose declared search space to explore (default: --model-dir's)."),
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-dir",
+            help="A trained model: tune on its recorded data file, columns and family.",
+        ),
+    ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Number of trials.")] = 20,
     metric: Annotated[str, typer.Option(help="ndcg@10, recall@10, map@10 or rmse.")] = "ndcg@10",
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
@@ -248,6 +273,23 @@ def tune(
     from nextbuy.tuning import tune as run_tune
 
     cfg = columns.config(config, positive_threshold)
+    if model_dir is not None:
+        from nextbuy.artifacts import read_manifest, resolve_version_dir
+        from nextbuy.retraining import recorded_file, trained_config
+
+        manifest = read_manifest(resolve_version_dir(model_dir))
+        if config is None:  # the model's recorded config, with the options given applied
+            cfg = trained_config(manifest)
+            cfg.data = columns.data_config(cfg.data)
+            if positive_threshold is not None:
+                cfg.data.positive_threshold = positive_threshold
+        model = model or str(manifest.get("model"))
+        recorded = recorded_file(manifest, "path")
+        data = data or (Path(recorded) if recorded else None)
+    if data is None or model is None:
+        raise typer.BadParameter(
+            "give --data and --model, or --model-dir of a trained model", param_hint="--data"
+        )
     model_cls = registry.get(model)
     base = {**cfg.models.get(model, {}), **parse_overrides(set_ or [])}
     model_cls(**base)  # a bad --set or config value: one line, before reading any data

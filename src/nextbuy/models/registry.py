@@ -35,6 +35,9 @@ BUILTIN: dict[str, str] = {
     "spark_als_explicit": "nextbuy.spark.models:SparkExplicitALS",
 }
 
+#: Packages of the ``train`` extra: a serving-only install lacks them (see pyproject.toml).
+TRAIN_EXTRA = ("torch", "implicit", "optuna", "matplotlib")
+
 #: Models added at run time by :func:`register` (plugins, tests).
 _EXTRA: dict[str, type[Recommender]] = {}
 
@@ -58,8 +61,24 @@ def get(name: str) -> type[Recommender]:
     if target is None:
         raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(available())}")
     module, _, attr = target.partition(":")
-    cls: type[Recommender] = getattr(importlib.import_module(module), attr)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise missing_extra(name, exc) from None
+    cls: type[Recommender] = getattr(loaded, attr)
     return cls
+
+
+def missing_extra(name: str, exc: ModuleNotFoundError) -> Exception:
+    """The error to raise for ``exc``: one line naming ``nextbuy[train]`` when its package is
+    what is missing (a serving-only install), else ``exc`` itself."""
+    missing = (exc.name or "").partition(".")[0]
+    if missing not in TRAIN_EXTRA:
+        return exc
+    return ConfigError(
+        f"model {name!r} needs {missing}, which this install lacks (a serving-only install); "
+        "install the training extra: pip install 'nextbuy[train]'"
+    )
 
 
 def create(name: str, **params: Any) -> Recommender:

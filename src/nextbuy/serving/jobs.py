@@ -83,12 +83,18 @@ class TrainingJobs:
         return None if job is None else public(job)
 
     def submit(
-        self, request: dict[str, Any], out: Path, files: dict[str, str | None] | None = None
+        self,
+        request: dict[str, Any],
+        out: Path,
+        files: dict[str, str | None] | None = None,
+        private: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Start a job training into ``out`` (MODELS_DIR); raises JobBusyError if one runs.
 
         ``files`` are the resolved server paths of ``request``'s files: the child reads them,
         clients never see them (``request`` keeps the paths as the client gave them).
+        ``private`` (the resolved config, the event store URL) goes to the child too, never to
+        a client: the job file keeps it outside ``request``.
         """
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.jobs_dir / "train.lock", os.O_CREAT | os.O_RDWR, 0o644)
@@ -116,6 +122,7 @@ class TrainingJobs:
                 "request": request,
                 "out": str(out),
                 "files": files or {},
+                **(private or {}),
             }
             path = self._path(job_id)
             _write(path, job)
@@ -208,21 +215,24 @@ def run_job(path: Path) -> int:
 
     req = {**job["request"], **{k: v for k, v in (job.get("files") or {}).items() if v}}
     try:
-        from nextbuy.config import load_config
+        from nextbuy.config import Config, load_config
         from nextbuy.training import train_model
 
+        # the route resolved the served model's config (columns, split) into the job file
+        config = Config.model_validate(job["config"]) if job.get("config") else load_config()
         try:
             result = train_model(
-                req["data"],
+                req.get("data"),
                 model=req["model"],
                 params=req.get("params") or {},
                 out=Path(job["out"]),
                 name=req["name"],
                 items=req.get("items"),
-                split=req.get("split", "random"),
-                test_fraction=req.get("test_fraction", 0.2),
-                config=load_config(),
+                split=req.get("split"),
+                test_fraction=req.get("test_fraction"),
+                config=config,
                 progress_callback=progress,
+                database_url=job.get("database_url"),
             )
         except NextBuyError as exc:  # may quote the file (its header, a row): log only
             print(f"job failed: {exc}", file=sys.stderr)

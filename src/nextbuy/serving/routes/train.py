@@ -9,10 +9,11 @@ from fastapi import APIRouter, HTTPException, Path
 
 from nextbuy.errors import NextBuyError
 from nextbuy.serving.deps import ApiKey, Jobs, Service, Settings
-from nextbuy.serving.jobs import JobBusyError
+from nextbuy.serving.jobs import JobBusyError, TrainingJobs
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.schemas.admin import TrainJob, TrainRequest
 from nextbuy.serving.schemas.common import AUTH, INVALID, error
+from nextbuy.serving.service import RecommendationService as ServingService
 from nextbuy.serving.settings import ServingSettings
 
 router = APIRouter(
@@ -66,37 +67,90 @@ def _is_file(path: FilePath) -> bool:
     summary="Train a new model version in the background",
     responses=error(409, "A training job is already running."),
 )
-def start_training(
-    body: TrainRequest, service: Service, settings: Settings, jobs: Jobs
+def post_train(
+    service: Service, settings: Settings, jobs: Jobs, body: TrainRequest | None = None
 ) -> ORJSONResponse:
     """Answers 202 with a job ID at once; training runs in a separate process.
 
+    An empty body retrains the served model: its family, parameters, data file, catalog and
+    column mapping (from its manifest), plus every stored event. Fields given override those.
     The new version is saved under MODELS_DIR/NAME and named by LATEST, but the server keeps
     serving the old one until `POST /admin/reload`. One job runs at a time. `data` and
     `items` are files inside the server's data folder (NEXTBUY_DATA_DIR, default the models
     folder's sibling `data`), absolute or relative to it; anything else answers 422.
     """
-    from nextbuy.models import registry
+    return start_training(body or TrainRequest(), service, settings, jobs)
 
+
+def start_training(
+    body: TrainRequest, service: ServingService, settings: ServingSettings, jobs: TrainingJobs
+) -> ORJSONResponse:
+    """Resolve ``body`` against the served model and submit the job (the route and the UI)."""
+    from nextbuy.models import registry
+    from nextbuy.retraining import COLUMN_FIELDS, plan_retrain
+    from nextbuy.serving.online import default_database_url
+
+    snapshot = service.snapshot
+    manifest = snapshot.artifact.manifest
+    models_dir = snapshot.artifact.path.parent.parent
+    root = data_folder(settings, models_dir)
     try:
-        registry.get(body.model)(**body.params)
+        model = body.model or str(manifest.get("model") or snapshot.name)
+        registry.get(model)(**body.params)
     except NextBuyError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except (TypeError, ValueError) as exc:
-        raise HTTPException(422, detail=f"invalid params for {body.model!r}: {exc}") from None
-    snapshot = service.snapshot
-    models_dir = snapshot.artifact.path.parent.parent
-    root = data_folder(settings, models_dir)
-    files = {
-        "data": _server_file(body.data, "data", root),
-        "items": None if body.items is None else _server_file(body.items, "items", root),
-    }
-    request = {**body.model_dump(), "name": body.name or snapshot.name}  # paths as given
+        raise HTTPException(422, detail=f"invalid params for {model!r}: {exc}") from None
+    use_events = body.events if body.events is not None else settings.online
+    events_url = None
+    if use_events:
+        events_url = settings.database_url or default_database_url(settings.model_dir)
     try:
-        job = jobs.submit(request, out=models_dir, files=files)
+        plan = plan_retrain(
+            manifest,
+            snapshot.name,
+            data=None if body.data is None else _server_file(body.data, "data", root),
+            items=None if body.items is None else _server_file(body.items, "items", root),
+            model=model,
+            name=body.name,
+            params=body.params,
+            columns={key: getattr(body, key) for key in COLUMN_FIELDS},
+            split=body.split,
+            test_fraction=body.test_fraction,
+            database_url=events_url,
+        )
+    except NextBuyError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    if body.data is None and plan.data is not None:
+        plan.data = _server_file(plan.data, "the served model's data file", root)
+    files = {"data": plan.data, "items": plan.items}  # resolved: for the child only
+    request = {
+        **body.model_dump(exclude_none=True),
+        "data": body.data if body.data is not None else _as_given(plan.data, "data"),
+        "items": body.items if body.items is not None else _as_given(plan.items, "items"),
+        "model": plan.model,
+        "name": plan.name,
+        "params": plan.params,
+        "events": events_url is not None,
+    }
+    private = {"config": plan.config.model_dump(mode="json"), "database_url": events_url}
+    try:
+        job = jobs.submit(request, out=models_dir, files=files, private=private)
     except JobBusyError as exc:
         raise HTTPException(409, detail=str(exc)) from None
     return ORJSONResponse(job, status_code=202, headers={"Location": job["status_url"]})
+
+
+@router.get(
+    "",
+    status_code=202,
+    response_model=TrainJob,
+    summary="Retrain the served model (the seed's bare GET /train)",
+    responses=error(409, "A training job is already running."),
+)
+def retrain_served(service: Service, settings: Settings, jobs: Jobs) -> ORJSONResponse:
+    """`POST /train` with an empty body: the seed's `curl /train` keeps working (API key)."""
+    return start_training(TrainRequest(), service, settings, jobs)
 
 
 @router.get(
@@ -116,3 +170,8 @@ async def get_job(
     if job is None:
         raise HTTPException(404, detail=f"no training job {job_id!r}")
     return ORJSONResponse(job)
+
+
+def _as_given(path: str | None, what: str) -> str | None:
+    """What a client sees for a file the served model recorded: its name, not the server path."""
+    return None if path is None else f"the served model's {what} ({FilePath(path).name})"

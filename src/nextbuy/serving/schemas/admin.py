@@ -26,29 +26,73 @@ TrainSplit = Literal["random", "user", "time", "last", "none"]
 
 
 class TrainRequest(RequestSchema):
-    """Body of ``POST /train``."""
+    """Body of ``POST /train``; every field is optional (an empty body retrains the served model).
+
+    Unset fields come from the served model's manifest: its data file, catalog, column
+    mapping, split, family and parameters.
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    data: str = Field(
+    data: str | None = Field(
+        default=None,
         min_length=1,
         max_length=4096,
         description="Path of the interaction file on the server (csv, tsv, parquet, jsonl, "
-        "movielens u.data, retail export).",
+        "movielens u.data, retail export); default: the file the served model was trained on.",
         examples=["data/shop/interactions.csv"],
     )
-    model: str = Field(
-        default="als",
+    model: str | None = Field(
+        default=None,
         min_length=1,
         max_length=64,
-        description="Algorithm to train.",
+        description="Algorithm to train (default: the served model's).",
         examples=["als"],
     )
     name: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-        description="Model name under MODELS_DIR (default: the name being served).",
+        description="Model name under MODELS_DIR (default: the served name for the served "
+        "family, else the family's name, so an ials job never overwrites the served als).",
         examples=["als"],
+    )
+    events: bool | None = Field(
+        default=None,
+        description="Also train on every event in the event store (default: true).",
+        examples=[True],
+    )
+    format: str | None = Field(
+        default=None, max_length=32, description="Input format (as --format).", examples=["csv"]
+    )
+    user_col: str | None = Field(
+        default=None, max_length=256, description="User ID column.", examples=["reviewerID"]
+    )
+    item_col: str | None = Field(
+        default=None, max_length=256, description="Item ID column.", examples=["asin"]
+    )
+    value_col: str | None = Field(
+        default=None, max_length=256, description="Implicit strength column.", examples=["qty"]
+    )
+    rating_col: str | None = Field(
+        default=None, max_length=256, description="Explicit rating column.", examples=["overall"]
+    )
+    explicit: bool | None = Field(
+        default=None, description="Read value_col as ratings (as --explicit).", examples=[True]
+    )
+    rating_scale: str | None = Field(
+        default=None, max_length=32, description="Rating scale LOW-HIGH.", examples=["1-5"]
+    )
+    time_col: str | None = Field(
+        default=None, max_length=256, description="Timestamp column.", examples=["unixReviewTime"]
+    )
+    event_col: str | None = Field(
+        default=None, max_length=256, description="Event type column.", examples=["event"]
+    )
+    event_weights: dict[str, float] | None = Field(
+        default=None, description="Implicit weight per event type.", examples=[{"view": 1}]
+    )
+    positive_threshold: float | None = Field(
+        default=None, description="Ratings >= this are positives.", examples=[4]
     )
     params: dict[str, Any] = Field(
         default_factory=dict,
@@ -61,11 +105,13 @@ class TrainRequest(RequestSchema):
         description="Path of a catalog file on the server (item_id, name, brand, ...).",
         examples=["data/shop/items.csv"],
     )
-    split: TrainSplit = Field(
-        default="random", description="How the held-out evaluation set is drawn.", examples=["user"]
+    split: TrainSplit | None = Field(
+        default=None,
+        description="How the held-out evaluation set is drawn (default: as the served model).",
+        examples=["user"],
     )
-    test_fraction: float = Field(
-        default=0.2, gt=0, lt=1, description="Share of interactions held out.", examples=[0.2]
+    test_fraction: float | None = Field(
+        default=None, gt=0, lt=1, description="Share of interactions held out.", examples=[0.2]
     )
 
 
