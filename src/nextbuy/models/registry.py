@@ -36,7 +36,7 @@ BUILTIN: dict[str, str] = {
 }
 
 #: Packages of the ``train`` extra: a serving-only install lacks them (see pyproject.toml).
-TRAIN_EXTRA = ("torch", "implicit", "optuna", "matplotlib")
+TRAIN_EXTRA = ("torch", "implicit", "optuna", "matplotlib", "onnx")
 
 #: Models added at run time by :func:`register` (plugins, tests).
 _EXTRA: dict[str, type[Recommender]] = {}
