@@ -104,19 +104,24 @@ def ranking_feedback(
 
 
 def load_store_frame(
-    database_url: str, explicit: bool, event_weights: dict[str, float] | None = None
+    database_url: str,
+    explicit: bool,
+    event_weights: dict[str, float] | None = None,
+    dataset: str | None = None,
 ) -> pd.DataFrame:
     """Stored events as a canonical frame: ratings for explicit models, else weighted events.
 
     Implicit value = stored value x the event type's weight (view 1, cart 3, purchase 5 by
     default), so a purchase of two units counts 10; ``rating`` events feed explicit models only.
     """
+    from nextbuy.data.datasets import DEFAULT_DATASET
     from nextbuy.data.sources import event_values
     from nextbuy.store import EventStore
 
-    store = EventStore(database_url)
+    store = EventStore(database_url, dataset=dataset or DEFAULT_DATASET)
     try:
         events = store.events_frame()
+        others = {} if len(events) else store.datasets()
     finally:
         store.close()
     last_id = int(events["id"].max()) if len(events) else 0  # of everything read, any type
@@ -124,7 +129,11 @@ def load_store_frame(
     events = events[is_rating] if explicit else events[~is_rating]
     if events.empty:
         kind = "rating events" if explicit else "interaction events"
-        raise DataError(f"{store.safe_url}: the event store holds no {kind} to train on")
+        held = ", ".join(f"{name!r} ({n:,} events)" for name, n in others.items())
+        hint = f"; it holds data sets {held} (pick one with --dataset NAME)" if held else ""
+        raise DataError(
+            f"{store.safe_url}: data set {store.dataset!r} holds no {kind} to train on{hint}"
+        )
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
     frame.attrs["event_store_last_id"] = last_id
     if not explicit:
@@ -161,17 +170,20 @@ def train_model(
     progress_callback: ProgressCallback | None = None,
     show_progress: bool = False,
     database_url: str | None = None,
+    dataset: str | None = None,
 ) -> TrainResult:
     """Train one model end to end and save it as a new version of ``out/name``.
 
     Explicit arguments override ``config``. With ``test`` the held-out set is read from that
     file (bring-your-own split); otherwise ``split`` carves one from ``data``. The saved model is
     the one fitted on the training part, so its stored metrics describe exactly what is served.
-    With ``database_url`` the stored events are used too (alone, or appended to ``data``).
+    With ``database_url`` the stored events are used too (alone, or appended to ``data``), those
+    of ``dataset`` only; the model records its data set and is served with that one's events.
     """
     from nextbuy.artifacts import save_artifact
     from nextbuy.coldstart import AttributeRidge, has_attributes
     from nextbuy.data.catalog import align_catalog
+    from nextbuy.data.datasets import DEFAULT_DATASET, check_dataset_name
     from nextbuy.evaluation import evaluate
     from nextbuy.models import registry
 
@@ -187,17 +199,18 @@ def train_model(
     report = progress_callback or (lambda stage, frac: None)
 
     report("reading data", 0.0)
+    check_dataset_name(dataset or DEFAULT_DATASET)  # a bad name fails before any reading
     if data is None and database_url is None:
         raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
     model_cls = registry.get(cfg.model.name)
     estimator = model_cls(**cfg.model_params())  # bad hyper-parameters fail before any reading
     feedback = ""
     if data is not None:
-        dataset = load_data(data, cfg, items)
+        loaded = load_data(data, cfg, items)
         frame, explicit, catalog, source = (
-            dataset.frame, dataset.explicit, dataset.catalog, dataset.source
+            loaded.frame, loaded.explicit, loaded.catalog, loaded.source
         )  # fmt: skip
-        feedback = dataset.feedback
+        feedback = loaded.feedback
     else:
         explicit = model_cls.predicts_ratings
         frame, source = pd.DataFrame(), "event store"
@@ -208,7 +221,7 @@ def train_model(
             catalog = read_catalog(items)
     last_event_id = None
     if database_url is not None:
-        stored = load_store_frame(database_url, explicit, cfg.data.event_weights)
+        stored = load_store_frame(database_url, explicit, cfg.data.event_weights, dataset)
         last_event_id = stored.attrs.get("event_store_last_id")
         frame = pd.concat([frame, stored], ignore_index=True) if len(frame) else stored
         source = f"{source} + event store" if data is not None else source
@@ -281,6 +294,7 @@ def train_model(
         data={
             "source": str(source),
             "test": None if test is None else str(test),
+            "dataset": check_dataset_name(dataset or DEFAULT_DATASET),
             # the server replays stored events after this id as "new since training"
             **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
         },

@@ -27,6 +27,13 @@ def train(
         str | None,
         typer.Option(help="Also train on the events stored here (sqlite:///f.db, postgresql://)."),
     ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Data-set name the model belongs to; with --database-url only its events "
+            "are read (default: default)."
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -85,6 +92,7 @@ def train(
         config=cfg,
         show_progress=not quiet,
         database_url=database_url,
+        dataset=dataset,
     )
     if result.feedback:
         console.print(f"data: {result.feedback}", highlight=False)

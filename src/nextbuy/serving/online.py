@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nextbuy.data.datasets import check_dataset_name, dataset_of, mixing_error
 from nextbuy.serving.catalog import apply_catalog, attach_catalog
 from nextbuy.serving.errors import StoreUnavailableError
 from nextbuy.serving.history import Boundary, HistoryOverlay
@@ -42,6 +43,27 @@ def default_database_url(model_dir: Path) -> str:
     return f"sqlite:///{models_dir.resolve() / 'events.db'}"
 
 
+def deployment_dataset(settings: ServingSettings) -> str:
+    """The data set this server serves: the one set, else the served model's; a model of
+    another data set than the one set is refused (events never mix)."""
+    from nextbuy.artifacts import read_manifest, resolve_version_dir
+
+    version_dir = resolve_version_dir(settings.model_dir)
+    manifest = read_manifest(version_dir)
+    own = dataset_of(manifest)
+    if settings.dataset is None:
+        return own
+    check_same_dataset(manifest, check_dataset_name(settings.dataset), version_dir.name)
+    return settings.dataset
+
+
+def check_same_dataset(manifest: dict[str, Any], dataset: str, version: str) -> None:
+    """Refuse a model trained on another data set than the deployment's."""
+    own = dataset_of(manifest)
+    if own != dataset:
+        raise mixing_error(f"model {version}", own, dataset, "this deployment (NEXTBUY_DATASET)")
+
+
 class OnlineLayer:
     """Owns the event store; prepares snapshots and applies writes to the service's snapshot.
 
@@ -66,7 +88,7 @@ class OnlineLayer:
     def open(self, service: RecommendationService) -> None:
         """Connect to (and migrate) the store; fails loudly, like a missing model."""
         url = self.settings.database_url or default_database_url(self.settings.model_dir)
-        self.store = EventStore(url)
+        self.store = EventStore(url, dataset=deployment_dataset(self.settings))
         self.service = service
         logger.info("event store: %s", self.store.safe_url)
 
@@ -77,6 +99,7 @@ class OnlineLayer:
     def prepare(self, snapshot: Snapshot) -> Snapshot:
         """A loaded snapshot completed with the store's catalog and histories."""
         store = self._store()
+        check_same_dataset(snapshot.artifact.manifest, store.dataset, snapshot.version)
         rows = store.items()
         if rows:
             self._items_seen_ms = max(self._items_seen_ms, max(r["updated_at"] for r in rows))

@@ -79,6 +79,11 @@ class ServingSettings(BaseSettings):
         description="Event store: a SQLAlchemy URL (postgresql+psycopg://user@host/db, "
         "sqlite:///path.db) or a file path; default MODELS_DIR/events.db (SQLite, WAL).",
     )
+    dataset: str | None = Field(
+        default=None,
+        description="This deployment's data set: events, catalog changes and retraining are "
+        "scoped to it; default the served model's own; a model of another data set is refused.",
+    )
     event_weights: dict[str, float] = Field(
         default_factory=lambda: dict(_default_event_weights()),
         description="Implicit strength of each event type (value x weight); types not listed "

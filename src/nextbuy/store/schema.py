@@ -15,6 +15,8 @@ from sqlalchemy import (
     Text,
 )
 
+from nextbuy.data.datasets import DEFAULT_DATASET
+
 metadata = MetaData()
 
 #: One row per accepted event; ``event_id`` makes retried posts idempotent.
@@ -24,7 +26,8 @@ events_table = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("event_id", String(128), nullable=False, unique=True),
+    Column("dataset", String(128), nullable=False, server_default=DEFAULT_DATASET),
+    Column("event_id", String(128), nullable=False),
     Column("user_id", String(256), nullable=False),
     Column("item_id", String(256), nullable=False),
     Column("event", String(64), nullable=False),
@@ -33,12 +36,15 @@ events_table = Table(
     Column("received_at", BigInteger, nullable=False),
     Index("ix_nextbuy_events_user", "user_id", "timestamp"),
     Index("ix_nextbuy_events_received", "received_at"),
+    Index("ux_nextbuy_events_dataset_event", "dataset", "event_id", unique=True),
+    Index("ix_nextbuy_events_dataset_id", "dataset", "id"),
 )
 
 #: The live catalog: what was added or changed after training, and visibility flags.
 items_table = Table(
     "nextbuy_items",
     metadata,
+    Column("dataset", String(128), primary_key=True, server_default=DEFAULT_DATASET),
     Column("item_id", String(256), primary_key=True),
     Column("name", Text, nullable=True),
     Column("brand", String(256), nullable=True),
