@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from nextbuy.cli import answers, data, report, serve, train
+from nextbuy.cli import answers, data, experiments, models, report, serve, train
 from nextbuy.cli.output import err_console
 from nextbuy.errors import NextBuyError
 
@@ -24,6 +24,8 @@ app = typer.Typer(
 for group in (train.app, answers.app, report.app, serve.app):  # top-level commands, in help order
     app.add_typer(group)
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.add_typer(experiments.app, name="experiments")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ from nextbuy.serving.errors import (
     StoreUnavailableError,
     UnknownItemError,
 )
+from nextbuy.serving.experiments import ExperimentRouter, follow_alias
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
@@ -84,6 +86,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         prepare=None if online is None else online.prepare,
         on_reload=metrics.reloaded,
     )
+    experiments = ExperimentRouter(service, online)
     if settings.cache_size > 0:
         from nextbuy.serving.cache import AnswerCache
 
@@ -100,6 +103,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             if online is not None:  # the store first: loading applies its catalog and events
                 await anyio.to_thread.run_sync(online.open, service)
             await anyio.to_thread.run_sync(service.load)
+            _start_experiments(experiments, service, settings, stop)
             if online is not None and settings.sync_interval_s > 0:
                 threading.Thread(
                     target=online.follow, args=(stop,), name="nextbuy-store-sync", daemon=True
@@ -137,6 +141,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.service = service
     app.state.online = online
+    app.state.experiments = experiments
     for router in ROUTERS:
         app.include_router(router)
     if settings.ui:
@@ -151,6 +156,27 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=writes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
     return app
+
+
+def _start_experiments(
+    experiments: ExperimentRouter,
+    service: RecommendationService,
+    settings: ServingSettings,
+    stop: threading.Event,
+) -> None:
+    """The impression writer, and the alias follower of a server serving ``NAME@ALIAS``."""
+    experiments.open()
+    if experiments.log is not None:
+        threading.Thread(
+            target=experiments.log.run, args=(stop,), name="nextbuy-impressions", daemon=True
+        ).start()
+    if "@" in Path(settings.model_dir).name and settings.follow_interval_s > 0:
+        threading.Thread(
+            target=follow_alias,
+            args=(service, stop, settings.follow_interval_s),
+            name="nextbuy-alias-follower",
+            daemon=True,
+        ).start()
 
 
 def _limit_blas(threads: int | None) -> Any:

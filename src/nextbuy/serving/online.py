@@ -240,6 +240,8 @@ def _event_row(event: Event, now: int) -> dict[str, Any]:
         "event": event.event,
         "value": 1.0 if event.value is None else float(event.value),
         "timestamp": seconds,
+        "recommendation_id": event.recommendation_id,
+        "position": event.position,
     }
 
 

@@ -85,7 +85,20 @@ def calls(shop: OnlineShop, data: Path) -> list[Call]:
         Call("POST", "/admin/reload", "/admin/reload", 403, headers={"X-API-Key": "wrong"}),
         Call("POST", "/train", "/train", 202, json={"data": str(data), "model": "popularity"}),
         Call("GET", "/train/{job_id}", "/train/0123456789ab", 404),
+        Call("POST", "/experiments", "/experiments", 201, json=AA_TEST),
+        Call("POST", "/experiments", "/experiments", 409, json=AA_TEST),
+        Call("GET", "/experiments", "/experiments"),
+        Call("GET", "/experiments/{experiment_id}", "/experiments/aa"),
+        Call("GET", "/experiments/{experiment_id}", "/experiments/none", 404),
+        Call("POST", "/experiments/{experiment_id}/stop", "/experiments/aa/stop"),
     ]
+
+
+#: An A/A test: both arms serve the same version.
+AA_TEST = {
+    "experiment_id": "aa",
+    "variants": [{"name": "control", "model": "@latest"}, {"name": "copy", "model": "@latest"}],
+}
 
 
 @pytest.fixture()

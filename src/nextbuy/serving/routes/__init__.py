@@ -1,6 +1,16 @@
 """The API's routers, one per resource; ``app.create_app`` includes them all."""
 
-from nextbuy.serving.routes import admin, catalog, events, health, items, predict, recommend, train
+from nextbuy.serving.routes import (
+    admin,
+    catalog,
+    events,
+    experiments,
+    health,
+    items,
+    predict,
+    recommend,
+    train,
+)
 
 ROUTERS = (
     recommend.router,
@@ -12,6 +22,7 @@ ROUTERS = (
     health.router,
     admin.router,
     train.router,
+    experiments.router,
 )
 
 __all__ = ["ROUTERS"]
