@@ -86,7 +86,30 @@ def test_a_store_from_before_data_sets_upgrades_in_place_with_every_row(url: str
     assert store.add_events([event(99)]).stored == 1
     assert int(store.events_frame()["id"].max()) > max(ids_before)
     columns = {c["name"] for c in inspect(store.engine).get_columns("nextbuy_events")}
-    assert "dataset" in columns
+    assert {"dataset", "recommendation_id", "position"} <= columns
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"nextbuy_experiments", "nextbuy_impressions"} <= tables  # 0003_experiments
+    store.close()
+
+
+def test_a_store_at_0002_gains_the_experiment_tables_keeping_its_rows(url: str) -> None:
+    upgrade_to(url, "0002_dataset")
+    old = EventStore(url, migrate=False, dataset="shop")
+    with old.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO nextbuy_events (dataset, event_id, user_id, item_id, event, value,"
+            " timestamp, received_at) VALUES ('shop', 'e1', 'u1', 'i1', 'view', 1, 1, 0)"
+        ))  # fmt: skip
+    old.close()
+    store = EventStore(url, dataset="shop")
+    assert store.events_frame()["event_id"].tolist() == ["e1"]
+    from nextbuy.store.experiments import ExperimentStore
+
+    experiments = ExperimentStore(store)
+    arms = [{"name": "a"}, {"name": "b"}]
+    experiments.create({"experiment_id": "t", "variants": arms, "eligible": "all",
+                        "salt": "s", "starts_at": 0, "ends_at": None})  # fmt: skip
+    assert experiments.all()[0]["variants"][1] == {"name": "b"}
     store.close()
 
 
