@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from nextbuy.cli import answers, data, experiments, models, report, serve, train
+from nextbuy.cli import answers, data, experiments, models, report, runs, serve, train
 from nextbuy.cli.output import err_console
 from nextbuy.errors import NextBuyError
 
@@ -26,6 +26,7 @@ for group in (train.app, answers.app, report.app, serve.app):  # top-level comma
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:

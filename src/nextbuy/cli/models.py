@@ -57,11 +57,23 @@ def show(model: ModelFolder, ref: Ref = "@latest", as_json: AsJson = False) -> N
 
 
 @app.command()
-def promote(model: ModelFolder, ref: Ref, alias: Alias = "champion") -> None:
+def promote(
+    model: ModelFolder,
+    ref: Ref,
+    alias: Alias = "champion",
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(envvar="NEXTBUY_TRACKING_URI", help="Also set the alias in this MLflow."),
+    ] = None,
+) -> None:
     """Point an alias at a version (atomic); servers following NAME@ALIAS switch by themselves."""
     from nextbuy.modelregistry import promote as promote_version
 
     before, now = promote_version(model, ref, alias)
+    if tracking_uri:
+        from nextbuy.tracking import set_mlflow_alias
+
+        set_mlflow_alias(tracking_uri, model.name, alias, now)
     console.print(f"{model.name}@{alias}: {before or '-'} -> [bold]{now}[/bold]", highlight=False)
 
 
