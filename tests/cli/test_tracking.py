@@ -60,3 +60,15 @@ def test_mlflow_with_a_local_sqlite_tracking_uri(shop_dir: Path, tmp_path: Path)
            "champion", "--tracking-uri", uri)  # fmt: skip
     version = client.get_model_version_by_alias("shopals", "champion")
     assert version.tags["nextbuy.version"] == run["version"]
+
+
+def test_a_tune_run_is_recorded_with_each_trial(shop_dir: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    out = str(tmp_path / "t.yaml")
+    invoke("tune", "--data", str(shop_dir / "interactions.csv"), "--model", "ease",
+           "--trials", "2", "--out", out, "--models-dir", str(models))  # fmt: skip
+    (run,) = json.loads(invoke("runs", "list", "--models-dir", str(models), "--json"))
+    assert run["kind"] == "tune" and len(run["history"]["ndcg@10"]) == 2
+    assert run["metrics"]["ndcg@10"] == max(run["history"]["ndcg@10"])
+    assert run["duration_s"] > 0.01 and run["data"]["fingerprint"]
+    assert any(a.endswith("t.yaml") for a in run["artifacts"])

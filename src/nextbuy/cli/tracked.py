@@ -39,13 +39,15 @@ class track_train:  # noqa: N801 (a namespace of two steps)
 
 def track_tune(
     model: str, base: dict[str, Any], result: Any, train: Any, files: list[Path],
-    models_dir: Path, tracking_uri: str | None,
+    models_dir: Path, tracking_uri: str | None, started_at: float | None = None,
 ) -> Path:  # fmt: skip
     """One run for a whole tuning study: best parameters, best value, every trial's value."""
     from nextbuy.manifest import data_fingerprint
     from nextbuy.tracking import finish_run, new_run
 
     run = new_run("tune", model, {**base, **result.best_params})
+    if started_at is not None:
+        run["started_at"] = started_at
     return finish_run(
         run, models_dir, metrics={result.metric: result.best_value, "trials": len(result.trials)},
         history={result.metric: [t["value"] for t in result.trials]},

@@ -236,6 +236,9 @@ def tune(
             highlight=False,
         )
 
+    import time
+
+    tune_started = time.time()
     result = run_tune(
         train_inter,
         model,
@@ -265,7 +268,8 @@ def tune(
     png = plot_trials(result, plot or out.with_suffix(".png"))
     from nextbuy.cli.tracked import track_tune
 
-    track_tune(model, base, result, train_inter, [path, png], models_dir, tracking_uri)
+    track_tune(model, base, result, train_inter, [path, png], models_dir, tracking_uri,
+               tune_started)  # fmt: skip
     console.print(
         f"best {metric} = {result.best_value:.5f}; config written to [bold]{path}[/bold] "
         f"(use: nextbuy train --config {path}); plot: {png}"

@@ -216,6 +216,7 @@ def run_job(path: Path) -> int:
                 test_fraction=req.get("test_fraction", 0.2),
                 config=load_config(),
                 progress_callback=progress,
+                dataset=req.get("dataset"),
             )
         except NextBuyError as exc:
             return _fail(path, job, str(exc))

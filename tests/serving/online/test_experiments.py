@@ -133,3 +133,40 @@ def test_assignment_is_sticky_across_two_worker_processes(
                     r = http.post("/recommend", json={"user_id": u})
                     seen[u].add(r.json()["variant"])
         assert all(variants == {assign(exp, u)} for u, variants in seen.items()), seen
+
+
+def test_the_impression_queue_is_bounded_and_never_blocks(tmp_path: Path) -> None:
+    from nextbuy.serving.experiments import ImpressionLog
+    from nextbuy.store import EventStore
+    from nextbuy.store.experiments import ExperimentStore
+
+    log = ImpressionLog(ExperimentStore(EventStore(f"sqlite:///{tmp_path / 'e.db'}")),
+                        max_rows=20)  # room for 2 lists  # fmt: skip
+    row = {"recommendation_id": "r", "user_id": "u", "item_id": "i", "position": 1,
+           "served_at": 0}  # fmt: skip
+    started = time.perf_counter()
+    for _ in range(5):
+        log.put([row])
+    assert time.perf_counter() - started < 0.05
+    assert log.dropped == 3 and log.flush() == 2 and log.written == 2
+
+
+def test_delete_refuses_a_version_a_running_experiment_serves(models: Path) -> None:
+    from nextbuy.experiments import manage
+    from nextbuy.experiments.definition import Experiment
+    from nextbuy.store import EventStore
+    from nextbuy.store.experiments import ExperimentStore
+
+    base = models / "als"
+    challenger = registry.resolve(base, "@challenger")
+    champion = registry.resolve(base, "@champion")
+    for alias in ("challenger", "latest"):  # no alias points at it any more
+        registry.promote(base, champion, alias)
+    store = ExperimentStore(EventStore(f"sqlite:///{models / 'events.db'}"))
+    arms = [{"name": "a", "model": "@champion"}, {"name": "b", "model": challenger}]
+    manage.create(store, Experiment(experiment_id="keep", variants=arms))
+    refused = CliRunner().invoke(cli_app, ["models", "delete", str(base), challenger])
+    assert refused.exit_code != 0 and "running experiment" in str(refused.exception)
+    manage.stop(store, "keep")
+    done = CliRunner().invoke(cli_app, ["models", "delete", str(base), challenger])
+    assert done.exit_code == 0, done.output

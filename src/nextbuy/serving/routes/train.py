@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
+from nextbuy.data.datasets import dataset_of
 from nextbuy.errors import NextBuyError
 from nextbuy.serving.deps import ApiKey, Jobs, Service, Settings
 from nextbuy.serving.jobs import JobBusyError
@@ -65,6 +66,8 @@ def start_training(
         "data": _server_file(body.data, "data", settings),
         "items": None if body.items is None else _server_file(body.items, "items", settings),
         "name": body.name or snapshot.name,
+        # the new version belongs to the served model's data set (issue 11.4)
+        "dataset": dataset_of(snapshot.artifact.manifest),
     }
     try:
         job = jobs.submit(request, out=snapshot.artifact.path.parent.parent)
