@@ -89,3 +89,20 @@ def test_retraining_reads_only_its_data_set(two_shops: Path, online_shop: Online
     with pytest.raises(DataError, match="'nothing' holds no.*'amazon' \\(3 events\\)"):
         train_model(None, model="popularity", out=two_shops, database_url=url,
                     dataset="nothing")  # fmt: skip
+
+
+def test_a_training_job_keeps_the_served_data_set(two_shops: Path, shop_dir: Path) -> None:
+    import time
+
+    body = {"data": str(shop_dir / "interactions.csv"), "model": "popularity", "split": "none"}
+    with app(two_shops / "ml") as ml:
+        job = ml.post("/train", json=body, headers=KEY).json()
+        deadline = time.monotonic() + 180
+        while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = ml.get(job["status_url"], headers=KEY).json()
+        assert job["status"] == "succeeded", job
+        assert ml.post("/admin/reload", headers=KEY).status_code == 200  # not refused
+        assert read_manifest(ml.app.state.service.snapshot.artifact.path)["data"]["dataset"] == (
+            "movielens"
+        )
