@@ -84,3 +84,15 @@ def run_cli(*args: str, check: bool = True, cwd: Path | None = None) -> subproce
             f"nextbuy {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+#: Fields that differ on every served list (issue 14): compared answers leave them out.
+TAGS = ("recommendation_id", "variant", "experiment_id")
+
+
+def untag(answer: dict) -> dict:
+    """An answer without its per-list tags (and those of a batch's results)."""
+    out = {k: v for k, v in answer.items() if k not in TAGS}
+    if isinstance(out.get("results"), list):
+        out["results"] = [untag(r) for r in out["results"]]
+    return out

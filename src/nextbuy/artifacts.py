@@ -172,6 +172,8 @@ def save_artifact(
             "packages": package_versions(),
             "history": model.history_,
             "attributes": attributes is not None,
+            # lineage: the version LATEST named when this one was trained
+            "lineage": {"parent": _latest_of(base)},
             "files": files,
         }
         if selection is not None:
@@ -190,6 +192,11 @@ def save_artifact(
     fsync_dir(base)
     atomic_write_text(base / LATEST, version + "\n")
     return final
+
+
+def _latest_of(base: Path) -> str | None:
+    latest = base / LATEST
+    return (latest.read_text(encoding="utf-8").strip() or None) if latest.is_file() else None
 
 
 def _sha256_text(text: str) -> str:
@@ -228,8 +235,16 @@ def list_versions(model_dir: str | Path) -> list[str]:
 
 
 def resolve_version_dir(path: str | Path) -> Path:
-    """The version folder ``path`` names: itself if it holds a manifest, else via its LATEST."""
-    path = Path(path)
+    """The version folder ``path`` names: itself if it holds a manifest, else via its LATEST;
+    ``MODELS_DIR/NAME@ALIAS`` names the version an alias points at (see :mod:`.aliases`)."""
+    from nextbuy.aliases import resolve_alias, split_alias
+
+    path, alias = split_alias(path)
+    if alias is not None and path.is_dir():
+        version = resolve_alias(path, alias)
+        if not (path / version / MANIFEST).is_file():
+            raise ArtifactError(f"{path}@{alias}: points to {version!r}, which is not a version")
+        return path / version
     if not path.exists():
         raise ArtifactError(f"{path}: no such model folder; train one with `nextbuy train`")
     if not path.is_dir():

@@ -114,6 +114,7 @@ def load_store_frame(
     explicit: bool,
     event_weights: dict[str, float] | None = None,
     scale: tuple[float, float] | None = None,
+    dataset: str | None = None,
 ) -> pd.DataFrame:
     """Stored events as a canonical frame: ratings for explicit models, else weighted events.
 
@@ -121,13 +122,15 @@ def load_store_frame(
     default), so a purchase of two units counts 10; ``rating`` events feed explicit models only.
     Values that would break training are refused or clipped (see ``data.outliers``).
     """
+    from nextbuy.data.datasets import DEFAULT_DATASET
     from nextbuy.data.outliers import bound_values
     from nextbuy.data.sources import event_values
     from nextbuy.store import EventStore
 
-    store = EventStore(database_url)
+    store = EventStore(database_url, dataset=dataset or DEFAULT_DATASET)
     try:
         events = store.events_frame()
+        others = {} if len(events) else store.datasets()
     finally:
         store.close()
     last_id = int(events["id"].max()) if len(events) else 0  # of everything read, any type
@@ -135,7 +138,11 @@ def load_store_frame(
     events = events[is_rating] if explicit else events[~is_rating]
     if events.empty:
         kind = "rating events" if explicit else "interaction events"
-        raise EmptyStoreError(f"{store.safe_url}: the event store holds no {kind} to train on")
+        held = ", ".join(f"{name!r} ({n:,} events)" for name, n in others.items())
+        hint = f"; it holds data sets {held} (pick one with --dataset NAME)" if held else ""
+        raise EmptyStoreError(
+            f"{store.safe_url}: data set {store.dataset!r} holds no {kind} to train on{hint}"
+        )
     frame = events[["user_id", "item_id", "value", "timestamp", "event"]].reset_index(drop=True)
     frame, note = bound_values(
         frame, events["id"].to_numpy(), explicit=explicit, source=store.safe_url, scale=scale
@@ -189,19 +196,22 @@ def train_model(
     database_url: str | None = None,
     budget: str | float | None = None,
     metric: str | None = None,
+    dataset: str | None = None,
 ) -> TrainResult:
     """Train one model end to end and save it as a new version of ``out/name``.
 
     Explicit arguments override ``config``. With ``test`` the held-out set is read from that
     file (bring-your-own split); otherwise ``split`` carves one from ``data``. The saved model is
     the one fitted on the training part, so its stored metrics describe exactly what is served.
-    With ``database_url`` the stored events are used too (alone, or appended to ``data``).
+    With ``database_url`` the stored events are used too (alone, or appended to ``data``), those
+    of ``dataset`` only; the model records its data set and is served with that one's events.
     Model ``auto`` searches families on a validation slice of the training part within
     ``budget`` (optimising ``metric``) and saves the winner, refitted on all of it.
     """
     from nextbuy.artifacts import save_artifact
     from nextbuy.coldstart import AttributeRidge, has_attributes
     from nextbuy.data.catalog import align_catalog
+    from nextbuy.data.datasets import DEFAULT_DATASET, check_dataset_name
     from nextbuy.evaluation import evaluate
     from nextbuy.models import registry
 
@@ -217,6 +227,7 @@ def train_model(
     report = progress_callback or (lambda stage, frac: None)
 
     report("reading data", 0.0)
+    check_dataset_name(dataset or DEFAULT_DATASET)  # a bad name fails before any reading
     if data is None and database_url is None:
         raise ConfigError("nothing to train on: pass --data FILE and/or --database-url URL")
     auto = cfg.model.name == "auto"
@@ -229,11 +240,11 @@ def train_model(
     estimator = model_cls(**({} if auto else cfg.model_params()))  # bad values fail here
     feedback = ""
     if data is not None:
-        dataset = load_data(data, cfg, items)
+        loaded = load_data(data, cfg, items)
         frame, explicit, catalog, source = (
-            dataset.frame, dataset.explicit, dataset.catalog, dataset.source
+            loaded.frame, loaded.explicit, loaded.catalog, loaded.source
         )  # fmt: skip
-        feedback = dataset.feedback
+        feedback = loaded.feedback
     else:
         explicit = model_cls.predicts_ratings
         frame, source = pd.DataFrame(), "event store"
@@ -246,7 +257,11 @@ def train_model(
     if database_url is not None:
         try:
             stored = load_store_frame(
-                database_url, explicit, cfg.data.event_weights, cfg.data.rating_scale
+                database_url,
+                explicit,
+                cfg.data.event_weights,
+                cfg.data.rating_scale,
+                dataset=dataset,
             )
         except EmptyStoreError:
             if data is None:
@@ -356,6 +371,7 @@ def train_model(
             "path": None if data is None else str(Path(data).resolve()),
             "items": None if items is None else str(Path(items).resolve()),
             "event_store": last_event_id is not None,
+            "dataset": check_dataset_name(dataset or DEFAULT_DATASET),
             # the server replays stored events after this id as "new since training"
             **({"event_store_last_id": last_event_id} if last_event_id is not None else {}),
         },

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from nextbuy.cli import app
-from tests.conftest import run_cli
+from tests.conftest import run_cli, untag
 from tests.serving.conftest import make_client
 
 pytestmark = pytest.mark.slow
@@ -50,13 +50,13 @@ def known_user(shop_dir: Path) -> str:
 def test_known_user(als_dir: Path, shop_dir: Path, http: TestClient) -> None:
     user = known_user(shop_dir)
     answer = cli("recommend", "--model-dir", str(als_dir), "--user", user, "-k", "7")
-    assert answer == http.get(f"/recommend/{user}", params={"k": 7}).json()
+    assert answer == untag(http.get(f"/recommend/{user}", params={"k": 7}).json())
     assert answer["strategy"] == "personalized" and len(answer["recommendations"]) == 7
 
 
 def test_unknown_user_gets_the_same_fallback(als_dir: Path, http: TestClient) -> None:
     answer = cli("recommend", "--model-dir", str(als_dir), "--user", "nobody", "-k", "5")
-    assert answer == http.post("/recommend", json={"user_id": "nobody", "k": 5}).json()
+    assert answer == untag(http.post("/recommend", json={"user_id": "nobody", "k": 5}).json())
     assert answer["strategy"] == "fallback" and len(answer["recommendations"]) == 5
 
 
@@ -67,7 +67,7 @@ def test_out_of_stock_items_are_absent_in_both(
     assert out_of_stock  # the shop has some, all known to the model
     for user in (known_user(shop_dir), "nobody"):  # k covers every item the answer may hold
         answer = cli("recommend", "--model-dir", str(als_dir), "--user", user, "-k", "1000")
-        assert answer == http.get(f"/recommend/{user}", params={"k": 1000}).json()
+        assert answer == untag(http.get(f"/recommend/{user}", params={"k": 1000}).json())
         ids = {item["item_id"] for item in answer["recommendations"]}
         assert not ids & out_of_stock
     assert ids == set(catalog.index) - out_of_stock  # the fallback: every item in stock
@@ -75,7 +75,7 @@ def test_out_of_stock_items_are_absent_in_both(
     anchor = str(catalog.index[0])
     for flag, params in (([], {}), (["--include-out-of-stock"], {"include_out_of_stock": True})):
         answer = cli("similar", "--model-dir", str(als_dir), "--item", anchor, "-k", "1000", *flag)
-        body = http.get(f"/items/{anchor}/similar", params={"k": 1000, **params}).json()
+        body = untag(http.get(f"/items/{anchor}/similar", params={"k": 1000, **params}).json())
         assert answer == body
         ids = {item["item_id"] for item in answer["items"]}
         assert bool(ids & out_of_stock) == bool(flag)
@@ -83,7 +83,7 @@ def test_out_of_stock_items_are_absent_in_both(
 
 def test_similar_items_have_the_api_shape(als_dir: Path, http: TestClient) -> None:
     answer = cli("similar", "--model-dir", str(als_dir), "--item", "p00003", "-k", "4")
-    assert answer == http.get("/items/p00003/similar", params={"k": 4}).json()
+    assert answer == untag(http.get("/items/p00003/similar", params={"k": 4}).json())
     assert "similar" not in answer and len(answer["items"]) == 4
     assert set(answer) == {"item_id", "model_version", "method", "items"}
 
@@ -91,8 +91,8 @@ def test_similar_items_have_the_api_shape(als_dir: Path, http: TestClient) -> No
 @pytest.mark.parametrize("user", ["u00001", "ghost"])
 def test_predict_a_pair(als_dir: Path, http: TestClient, user: str) -> None:
     answer = cli("predict", "--model-dir", str(als_dir), "--user", user, "--item", "p00003")
-    assert (
-        answer == http.post("/predict/rating", json={"user_id": user, "item_id": "p00003"}).json()
+    assert answer == untag(
+        http.post("/predict/rating", json={"user_id": user, "item_id": "p00003"}).json()
     )
     assert answer["strategy"] == ("personalized" if user == "u00001" else "fallback")
 
@@ -105,7 +105,7 @@ def test_unknown_item_exits_2_with_the_404_sentence(als_dir: Path, http: TestCli
         proc = run_cli(*args, "--model-dir", str(als_dir), "--item", "no-such-item", check=False)
         assert proc.returncode == 2 and proc.stdout == ""
         assert proc.stderr.strip() == f"error: {sentence}"
-    assert http.get("/items/no-such-item/similar").json()["detail"] == sentence
+    assert untag(http.get("/items/no-such-item/similar").json())["detail"] == sentence
 
 
 def test_batch_rows_are_the_batch_route_answers(
@@ -120,7 +120,7 @@ def test_batch_rows_are_the_batch_route_answers(
     )
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(tmp_path / "top.csv", dtype={"user_id": str, "item_id": str})
-    body = http.post("/recommend/batch", json={"user_ids": users, "k": 4}).json()
+    body = untag(http.post("/recommend/batch", json={"user_ids": users, "k": 4}).json())
     expected = [
         (a["user_id"], item["rank"], item["item_id"], item["score"], a["strategy"])
         for a in body["results"]

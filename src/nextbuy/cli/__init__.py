@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from nextbuy.cli import answers, data, report, retrain, serve, train
+from nextbuy.cli import answers, data, experiments, models, report, retrain, runs, serve, train
 from nextbuy.cli.output import err_console
 from nextbuy.errors import NextBuyError
 
@@ -30,6 +30,9 @@ for group in (
 ):  # top-level commands, in help order
     app.add_typer(group)
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:

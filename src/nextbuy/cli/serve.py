@@ -61,6 +61,14 @@ def serve(
             " sqlite:///path.db or a file path (default MODELS_DIR/events.db).",
         ),
     ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NEXTBUY_DATASET",
+            help="Data set served: events and catalog changes are scoped to it (default: the "
+            "model's own); a model trained on another data set is refused.",
+        ),
+    ] = None,
     online: Annotated[
         bool | None,
         typer.Option(
@@ -92,6 +100,7 @@ def serve(
         port,
         workers,
         database_url=database_url,
+        dataset=dataset,
         online=online,
         max_per_brand=max_per_brand,
         repurchasable_categories=repurchasable_category or None,

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nextbuy.cli.options import Columns, K, ModelDir, PositiveThreshold, with_columns
 from nextbuy.cli.output import console, err_console
+from nextbuy.cli.runs import TrackingUri
 from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run_train
 
 app = typer.Typer()
@@ -28,6 +29,13 @@ def train(
     database_url: Annotated[
         str | None,
         typer.Option(help="Also train on the events stored here (sqlite:///f.db, postgresql://)."),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Data-set name the model belongs to; with --database-url only its events "
+            "are read (default: default)."
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -71,6 +79,7 @@ def train(
     name: Annotated[str | None, typer.Option(help="Model name (default: the model type).")] = None,
     columns: Columns = Columns(),
     positive_threshold: PositiveThreshold = None,
+    tracking_uri: TrackingUri = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     engine: Engine = "local",
     spark_master: SparkMaster = "local[*]",
@@ -105,6 +114,9 @@ def train(
             model=model, overrides=set_, name=name, items=items, split=split,
             test_fraction=test_fraction, test=test, database_url=database_url,
         )  # fmt: skip
+    from nextbuy.cli.tracked import track_train
+
+    run = track_train.start(cfg, model, set_)
     result = train_model(
         data,
         model=model,
@@ -120,7 +132,9 @@ def train(
         database_url=database_url,
         budget=budget,
         metric=metric,
+        dataset=dataset,
     )
+    track_train.finish(run, result, out, tracking_uri)
     if result.selection is not None:
         from nextbuy.selection.leaderboard import leaderboard_table
 
@@ -263,6 +277,10 @@ def tune(
     ] = None,
     columns: Columns = Columns(),
     positive_threshold: PositiveThreshold = None,
+    models_dir: Annotated[
+        Path, typer.Option(help="Where the run is recorded (MODELS_DIR/.runs).")
+    ] = Path("models"),
+    tracking_uri: TrackingUri = None,
 ) -> None:
     """Tune hyper-parameters with Optuna on a validation slice of DATA; write the best config."""
     from nextbuy.config import parse_overrides
@@ -316,6 +334,9 @@ def tune(
             highlight=False,
         )
 
+    import time
+
+    tune_started = time.time()
     result = run_tune(
         train_inter,
         model,
@@ -343,6 +364,10 @@ def tune(
         )
     path = write_config(result, out, cfg)
     png = plot_trials(result, plot or out.with_suffix(".png"))
+    from nextbuy.cli.tracked import track_tune
+
+    track_tune(model, base, result, train_inter, [path, png], models_dir, tracking_uri,
+               tune_started)  # fmt: skip
     console.print(
         f"best {metric} = {result.best_value:.5f}; config written to [bold]{path}[/bold] "
         f"(use: nextbuy train --config {path}); plot: {png}"

@@ -6,6 +6,7 @@ import math
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from nextbuy.serving.errors import (
     StoreUnavailableError,
     UnknownItemError,
 )
+from nextbuy.serving.experiments import ExperimentRouter, follow_alias
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
@@ -91,6 +93,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     if online is not None:
         service.before_read = online.before_read
+    experiments = ExperimentRouter(service, online)
     if settings.cache_size > 0:
         from nextbuy.serving.cache import AnswerCache
 
@@ -108,6 +111,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
                 await anyio.to_thread.run_sync(online.open, service)
             # with the store's state, or degraded while the store is down (retried below)
             await anyio.to_thread.run_sync(service.load if online is None else online.load_first)
+            _start_experiments(experiments, service, settings, stop)
             if online is not None:  # syncs every sync_interval_s, retries a store that is down
                 threading.Thread(
                     target=online.follow, args=(stop,), name="nextbuy-store-sync", daemon=True
@@ -145,6 +149,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.service = service
     app.state.online = online
+    app.state.experiments = experiments
     for router in ROUTERS:
         app.include_router(router)
     if settings.ui:
@@ -172,6 +177,27 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         app.add_middleware(StaleHeaderMiddleware, health=online.health)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, access_log=settings.access_log)
     return app
+
+
+def _start_experiments(
+    experiments: ExperimentRouter,
+    service: RecommendationService,
+    settings: ServingSettings,
+    stop: threading.Event,
+) -> None:
+    """The impression writer, and the alias follower of a server serving ``NAME@ALIAS``."""
+    experiments.open()
+    if experiments.log is not None:
+        threading.Thread(
+            target=experiments.log.run, args=(stop,), name="nextbuy-impressions", daemon=True
+        ).start()
+    if "@" in Path(settings.model_dir).name and settings.follow_interval_s > 0:
+        threading.Thread(
+            target=follow_alias,
+            args=(service, stop, settings.follow_interval_s),
+            name="nextbuy-alias-follower",
+            daemon=True,
+        ).start()
 
 
 def _limit_blas(threads: int | None) -> Any:

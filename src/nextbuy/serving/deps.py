@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from nextbuy.serving.errors import StoreUnavailableError
+from nextbuy.serving.experiments import ExperimentRouter
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.metrics import ServingMetrics
 from nextbuy.serving.online import OnlineLayer
@@ -53,7 +54,13 @@ async def get_online(request: Request) -> OnlineLayer:
     return online
 
 
+async def get_experiments(request: Request) -> ExperimentRouter:
+    """The app's experiment router (tags answers, picks variants)."""
+    return request.app.state.experiments  # type: ignore[no-any-return]
+
+
 Service = Annotated[RecommendationService, Depends(get_service)]
+Experiments = Annotated[ExperimentRouter, Depends(get_experiments)]
 Settings = Annotated[ServingSettings, Depends(get_settings)]
 Jobs = Annotated[TrainingJobs, Depends(get_jobs)]
 Metrics = Annotated[ServingMetrics, Depends(get_metrics)]

@@ -233,6 +233,7 @@ def run_job(path: Path) -> int:
                 config=config,
                 progress_callback=progress,
                 database_url=job.get("database_url"),
+                dataset=req.get("dataset"),
             )
         except NextBuyError as exc:  # may quote the file (its header, a row): log only
             print(f"job failed: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nextbuy.data.datasets import check_dataset_name, dataset_of, mixing_error
 from nextbuy.serving.catalog import apply_catalog, attach_catalog
 from nextbuy.serving.errors import StoreUnavailableError
 from nextbuy.serving.history import Boundary, HistoryOverlay
@@ -43,6 +44,27 @@ def default_database_url(model_dir: Path) -> str:
     return f"sqlite:///{models_dir.resolve() / 'events.db'}"
 
 
+def deployment_dataset(settings: ServingSettings) -> str:
+    """The data set this server serves: the one set, else the served model's; a model of
+    another data set than the one set is refused (events never mix)."""
+    from nextbuy.artifacts import read_manifest, resolve_version_dir
+
+    version_dir = resolve_version_dir(settings.model_dir)
+    manifest = read_manifest(version_dir)
+    own = dataset_of(manifest)
+    if settings.dataset is None:
+        return own
+    check_same_dataset(manifest, check_dataset_name(settings.dataset), version_dir.name)
+    return settings.dataset
+
+
+def check_same_dataset(manifest: dict[str, Any], dataset: str, version: str) -> None:
+    """Refuse a model trained on another data set than the deployment's."""
+    own = dataset_of(manifest)
+    if own != dataset:
+        raise mixing_error(f"model {version}", own, dataset, "this deployment (NEXTBUY_DATASET)")
+
+
 class OnlineLayer:
     """Owns the event store; prepares snapshots and applies writes to the service's snapshot.
 
@@ -71,7 +93,12 @@ class OnlineLayer:
         """Build the store's engine and migrate; an unreachable store only degrades the server
         (a bad URL still fails loudly, like a missing model)."""
         url = self.settings.database_url or default_database_url(self.settings.model_dir)
-        self.store = EventStore(url, migrate=False, limits=store_limits(self.settings))
+        self.store = EventStore(
+            url,
+            migrate=False,
+            limits=store_limits(self.settings),
+            dataset=deployment_dataset(self.settings),
+        )
         self.service = service
         logger.info("event store: %s", self.store.safe_url)
         self._signal_seen = _signal_stamp(self.settings.catalog_signal)
@@ -135,6 +162,7 @@ class OnlineLayer:
         """A loaded snapshot completed with the store's catalog and histories; a store that
         cannot be read raises :class:`StoreUnavailableError` (the old snapshot keeps serving)."""
         store = self._store()
+        check_same_dataset(snapshot.artifact.manifest, store.dataset, snapshot.version)
         try:
             rows = store.items()
             overlay = HistoryOverlay(
@@ -369,6 +397,8 @@ def _event_row(event: Event, now: int) -> dict[str, Any]:
         "event": event.event,
         "value": 1.0 if event.value is None else float(event.value),
         "timestamp": seconds,
+        "recommendation_id": event.recommendation_id,
+        "position": event.position,
     }
 
 

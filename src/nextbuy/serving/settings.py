@@ -89,6 +89,17 @@ class ServingSettings(BaseSettings):
         description="Event store: a SQLAlchemy URL (postgresql+psycopg://user@host/db, "
         "sqlite:///path.db) or a file path; default MODELS_DIR/events.db (SQLite, WAL).",
     )
+    dataset: str | None = Field(
+        default=None,
+        description="This deployment's data set: events, catalog changes and retraining are "
+        "scoped to it; default the served model's own; a model of another data set is refused.",
+    )
+    follow_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="A server of MODELS_DIR/NAME@ALIAS checks this often where the alias points "
+        "and switches by itself after a promote or rollback (0: only on /admin/reload).",
+    )
     event_weights: dict[str, float] = Field(
         default_factory=lambda: dict(_default_event_weights()),
         description="Implicit strength of each event type (value x weight); types not listed "

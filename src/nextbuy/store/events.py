@@ -16,11 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from nextbuy.data.catalog import ITEM_FIELDS
+from nextbuy.data.datasets import DEFAULT_DATASET, check_dataset_name
 from nextbuy.errors import NextBuyError
 from nextbuy.store.schema import events_table, items_table
 
 DEFAULT_URL = "sqlite:///nextbuy.db"
 EVENT_FIELDS = ("event_id", "user_id", "item_id", "event", "value", "timestamp")
+#: Optional fields of an event: the served list it came from (attribution).
+SOURCE_FIELDS = ("recommendation_id", "position")
 #: Columns of a stored catalog row a write may set: the answer fields plus visibility flags.
 ITEM_COLUMNS = ("item_id", *ITEM_FIELDS, "in_stock", "hidden", "deleted")
 #: Item IDs per ``IN (...)`` query (SQLite limits bound parameters).
@@ -28,11 +31,14 @@ ID_CHUNK = 2_000
 
 
 _UNNEST_INSERT = text(
-    "INSERT INTO nextbuy_events (event_id, user_id, item_id, event, value, timestamp, received_at)"
-    " SELECT * FROM unnest(CAST(:event_id AS text[]), CAST(:user_id AS text[]),"
-    " CAST(:item_id AS text[]), CAST(:event AS text[]), CAST(:value AS float8[]),"
-    " CAST(:timestamp AS int8[]), CAST(:received_at AS int8[]))"
-    " ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO nextbuy_events"
+    " (dataset, event_id, user_id, item_id, event, value, timestamp, received_at,"
+    " recommendation_id, position)"
+    " SELECT CAST(:dataset AS text), * FROM unnest(CAST(:event_id AS text[]),"
+    " CAST(:user_id AS text[]), CAST(:item_id AS text[]), CAST(:event AS text[]),"
+    " CAST(:value AS float8[]), CAST(:timestamp AS int8[]), CAST(:received_at AS int8[]),"
+    " CAST(:recommendation_id AS text[]), CAST(:position AS int4[]))"
+    " ON CONFLICT (dataset, event_id) DO NOTHING"
 )
 
 
@@ -114,14 +120,20 @@ class EventStore:
     """Interactions and catalog items in SQLite (default, WAL) or PostgreSQL.
 
     Every write is one transaction: a batch is stored whole or not at all, and a method
-    returns only after the commit, so an acknowledged write is durable.
+    returns only after the commit, so an acknowledged write is durable. Every read and write
+    is scoped to ``dataset``: one store can hold several data sets that never mix.
     """
 
     def __init__(
-        self, url: str = DEFAULT_URL, migrate: bool = True, limits: StoreLimits | None = None
+        self,
+        url: str = DEFAULT_URL,
+        migrate: bool = True,
+        limits: StoreLimits | None = None,
+        dataset: str = DEFAULT_DATASET,
     ) -> None:
         self.url = normalize_url(url)
         self.limits = limits or StoreLimits()
+        self.dataset = check_dataset_name(dataset)
         try:
             options = _engine_options(self.url, self.limits)
             if self.url in ("sqlite://", "sqlite:///:memory:"):
@@ -192,10 +204,18 @@ class EventStore:
         now = int(time.time() * 1000)
         if self.dialect == "postgresql":
             return self._add_events_unnest(rows, now)
-        records = [{**{k: row[k] for k in EVENT_FIELDS}, "received_at": now} for row in rows]
+        records = [
+            {
+                **{k: row[k] for k in EVENT_FIELDS},
+                **{k: row.get(k) for k in SOURCE_FIELDS},
+                "received_at": now,
+                "dataset": self.dataset,
+            }
+            for row in rows  # fmt: skip
+        ]
         stmt = (
             self._insert(events_table)
-            .on_conflict_do_nothing(index_elements=["event_id"])
+            .on_conflict_do_nothing(index_elements=["dataset", "event_id"])
             .returning(events_table.c.id)
         )
 
@@ -212,7 +232,9 @@ class EventStore:
     def _add_events_unnest(self, rows: Sequence[Mapping[str, Any]], now: int) -> StoredCounts:
         """PostgreSQL fast path: one INSERT ... SELECT FROM unnest(arrays) per batch (3x faster)."""
         params = {f: [row[f] for row in rows] for f in EVENT_FIELDS}
+        params.update({f: [row.get(f) for row in rows] for f in SOURCE_FIELDS})
         params["received_at"] = [now] * len(rows)
+        params["dataset"] = self.dataset  # type: ignore[assignment]
 
         def insert() -> int:
             with self.engine.begin() as conn:
@@ -229,15 +251,27 @@ class EventStore:
         return StoredCounts(len(rows), stored, len(rows) - stored)
 
     def count_events(self) -> int:
+        """Events stored in this store's data set."""
+        stmt = select(func.count()).select_from(events_table).where(self._mine(events_table))
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(events_table)).scalar_one())
+            return int(conn.execute(stmt).scalar_one())
+
+    def datasets(self) -> dict[str, int]:
+        """Every data set holding events, with its event count (to name them in errors)."""
+        t = events_table.c
+        stmt = select(t.dataset, func.count()).group_by(t.dataset).order_by(t.dataset)
+        with self.engine.connect() as conn:
+            return {str(name): int(n) for name, n in conn.execute(stmt).all()}
+
+    def _mine(self, table: Any) -> Any:
+        return table.c.dataset == self.dataset
 
     def events_frame(
         self, user_ids: Iterable[str] | None = None, since_id: int | None = None
     ) -> pd.DataFrame:
         """Stored events as a frame: id, event_id, user_id, item_id, event, value, timestamp."""
         cols = [events_table.c[c] for c in ("id", *EVENT_FIELDS)]
-        stmt = select(*cols).order_by(events_table.c.id)
+        stmt = select(*cols).where(self._mine(events_table)).order_by(events_table.c.id)
         if user_ids is not None:
             stmt = stmt.where(events_table.c.user_id.in_(list(user_ids)))
         if since_id is not None:
@@ -257,7 +291,7 @@ class EventStore:
         t = events_table.c
         stmt = (
             select(t.id, t.user_id, t.item_id, t.event, t.value, t.timestamp)
-            .where(t.id > after_id)
+            .where(t.id > after_id, self._mine(events_table))
             .order_by(t.id)
             .limit(limit)
         )
@@ -280,10 +314,15 @@ class EventStore:
         def upsert() -> int:
             with self.engine.begin() as conn:
                 for names, group in _group_by_fields(rows):
-                    records = [{**{k: r[k] for k in names}, "updated_at": now} for r in group]
+                    records = [
+                        {**{k: r[k] for k in names}, "updated_at": now, "dataset": self.dataset}
+                        for r in group
+                    ]
                     stmt = self._insert(items_table)
                     update = {k: stmt.excluded[k] for k in (*names, "updated_at") if k != "item_id"}
-                    stmt = stmt.on_conflict_do_update(index_elements=["item_id"], set_=update)
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=["dataset", "item_id"], set_=update
+                    )
                     defaults = {"in_stock": True, "hidden": False, "deleted": False}
                     conn.execute(stmt, [{**defaults, **rec} for rec in records])
             return len(rows)
@@ -293,22 +332,33 @@ class EventStore:
     def items(self, item_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Stored catalog rows by item ID: all of them, or those of ``item_ids`` that exist."""
         if item_ids is None:
-            return self._item_rows(select(items_table).order_by(items_table.c.item_id))
+            return self._item_rows(
+                select(items_table).where(self._mine(items_table)).order_by(items_table.c.item_id)
+            )
         ids = list(dict.fromkeys(item_ids))
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), ID_CHUNK):
             part = ids[start : start + ID_CHUNK]
-            rows += self._item_rows(select(items_table).where(items_table.c.item_id.in_(part)))
+            rows += self._item_rows(
+                select(items_table).where(self._mine(items_table), items_table.c.item_id.in_(part))
+            )
         return rows
 
     def items_updated_since(self, since_ms: int) -> list[dict[str, Any]]:
         """Stored catalog rows written at or after ``since_ms`` (epoch milliseconds)."""
-        return self._item_rows(select(items_table).where(items_table.c.updated_at >= since_ms))
+        return self._item_rows(
+            select(items_table).where(self._mine(items_table), items_table.c.updated_at >= since_ms)
+        )
 
     def _item_rows(self, stmt: Any) -> list[dict[str, Any]]:
+        """Catalog rows without the data-set column (callers see one data set only)."""
+
         def read() -> list[dict[str, Any]]:
             with self.engine.connect() as conn:
-                return [dict(row) for row in conn.execute(stmt).mappings()]
+                rows = [dict(row) for row in conn.execute(stmt).mappings()]
+            for row in rows:
+                row.pop("dataset", None)
+            return rows
 
         return self._with_schema(read)
 

@@ -89,7 +89,20 @@ def calls(shop: OnlineShop, data: Path) -> list[Call]:
         Call("POST", "/reco", "/reco", json={"user_id_hash": user}),
         Call("POST", "/reco", "/reco", 422, json={"user": user}),
         Call("POST", "/reco/", "/reco/", json={"user_id_hash": "nobody"}),
+        Call("POST", "/experiments", "/experiments", 201, json=AA_TEST),
+        Call("POST", "/experiments", "/experiments", 409, json=AA_TEST),
+        Call("GET", "/experiments", "/experiments"),
+        Call("GET", "/experiments/{experiment_id}", "/experiments/aa"),
+        Call("GET", "/experiments/{experiment_id}", "/experiments/none", 404),
+        Call("POST", "/experiments/{experiment_id}/stop", "/experiments/aa/stop"),
     ]
+
+
+#: An A/A test: both arms serve the same version.
+AA_TEST = {
+    "experiment_id": "aa",
+    "variants": [{"name": "control", "model": "@latest"}, {"name": "copy", "model": "@latest"}],
+}
 
 
 @pytest.fixture()

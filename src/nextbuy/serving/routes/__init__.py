@@ -5,6 +5,7 @@ from nextbuy.serving.routes import (
     catalog,
     compat,
     events,
+    experiments,
     health,
     items,
     predict,
@@ -23,6 +24,7 @@ ROUTERS = (
     admin.router,
     train.router,
     compat.router,
+    experiments.router,
 )
 
 __all__ = ["ROUTERS"]

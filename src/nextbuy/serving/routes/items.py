@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from nextbuy.serving.deps import PopularQuery, Service, SimilarQuery, limit_k
+from nextbuy.serving.deps import Experiments, PopularQuery, Service, SimilarQuery, limit_k
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.schemas.common import INVALID, NOT_FOUND
 from nextbuy.serving.schemas.items import ItemDetail, SimilarItemsResponse
@@ -35,7 +35,7 @@ async def get_item(item_id: ItemPath, service: Service) -> ORJSONResponse:
     responses=NOT_FOUND,
 )
 async def similar_items(
-    item_id: ItemPath, service: Service, options: SimilarQuery
+    item_id: ItemPath, service: Service, options: SimilarQuery, experiments: Experiments
 ) -> ORJSONResponse:
     """The `k` items most similar to `item_id` ("customers who bought this also bought").
 
@@ -44,7 +44,8 @@ async def similar_items(
     out-of-stock items are left out (the last unless `include_out_of_stock`).
     """
     limit_k(options.k, service.settings)
-    return ORJSONResponse(service.similar(item_id, options.k, options.include_out_of_stock))
+    answer = service.similar(item_id, options.k, options.include_out_of_stock)
+    return ORJSONResponse(experiments.tag_similar(answer))
 
 
 @popular_router.get("/popular", response_model=PopularResponse, summary="Most popular items")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path
 from pydantic import AfterValidator
 
 from nextbuy.data.idrules import check_id
-from nextbuy.serving.deps import RecommendQuery, Service, limit_k
+from nextbuy.serving.deps import Experiments, RecommendQuery, Service, limit_k
 from nextbuy.serving.responses import ORJSONResponse
 from nextbuy.serving.schemas.common import INVALID, error
 from nextbuy.serving.schemas.recommend import (
@@ -23,7 +23,9 @@ router = APIRouter(prefix="/recommend", tags=["recommendations"], responses=INVA
 
 
 @router.post("", response_model=RecommendResponse, summary="Recommend items to one user")
-async def recommend(body: RecommendRequest, service: Service) -> ORJSONResponse:
+async def recommend(
+    body: RecommendRequest, service: Service, experiments: Experiments
+) -> ORJSONResponse:
     """Top items for `user_id`, best first, with the filters applied.
 
     A user the model has never seen gets the most popular items that pass the filters, with
@@ -31,7 +33,7 @@ async def recommend(body: RecommendRequest, service: Service) -> ORJSONResponse:
     `exclude_seen` is false.
     """
     limit_k(body.k, service.settings, "n_recommendations")
-    return ORJSONResponse(await service.recommend_async(body.user_id, body))
+    return ORJSONResponse(await experiments.recommend(body.user_id, body))
 
 
 # The seed's path with a trailing slash answers too (no redirect: POST bodies would be lost).
@@ -46,7 +48,9 @@ router.add_api_route(
     summary="Recommend items to many users",
     responses=error(413, "More users, or users x k, than the batch limits."),
 )
-def recommend_batch(body: BatchRecommendRequest, service: Service) -> ORJSONResponse:
+def recommend_batch(
+    body: BatchRecommendRequest, service: Service, experiments: Experiments
+) -> ORJSONResponse:
     """One answer per user in `user_ids`, in the same order (up to 1,000 users).
 
     Users x k is bounded too (100,000 by default, NEXTBUY_MAX_BATCH_ANSWERS): a bigger
@@ -70,7 +74,7 @@ def recommend_batch(body: BatchRecommendRequest, service: Service) -> ORJSONResp
             f"items in one answer; the limit is {most:,} (NEXTBUY_MAX_BATCH_ANSWERS): ask for "
             "fewer users or a smaller k per request",
         )
-    return ORJSONResponse(service.recommend_batch(body.user_ids, body))
+    return ORJSONResponse(experiments.recommend_batch(body.user_ids, body))
 
 
 @router.post(
@@ -102,7 +106,8 @@ async def recommend_get(
     ],
     service: Service,
     options: RecommendQuery,
+    experiments: Experiments,
 ) -> ORJSONResponse:
     """The same answer as `POST /recommend`, for clients that prefer a GET."""
     limit_k(options.k, service.settings, "n_recommendations")
-    return ORJSONResponse(await service.recommend_async(user_id, options))
+    return ORJSONResponse(await experiments.recommend(user_id, options))

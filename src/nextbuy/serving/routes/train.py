@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
+from nextbuy.data.datasets import dataset_of
 from nextbuy.errors import NextBuyError
 from nextbuy.serving.deps import ApiKey, Jobs, Service, Settings
 from nextbuy.serving.jobs import JobBusyError, TrainingJobs
@@ -132,6 +133,8 @@ def start_training(
         "name": plan.name,
         "params": plan.params,
         "events": events_url is not None,
+        # the new version belongs to the served model's data set (issue 11.4)
+        "dataset": dataset_of(manifest),
     }
     private = {"config": plan.config.model_dump(mode="json"), "database_url": events_url}
     try:

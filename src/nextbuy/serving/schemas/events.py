@@ -62,6 +62,16 @@ class Event(RequestSchema):
         examples=[1714560000],
     )
 
+    recommendation_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The `recommendation_id` of the answer that showed the item (attribution).",
+        examples=["3f2a9c0e8b7d4e1fa0c2b5d6e7f80912"],
+    )
+    position: int | None = Field(
+        default=None, ge=1, le=10_000, description="The item's rank in that answer."
+    )
+
     _finite = field_validator("value")(finite)
 
     @field_validator("timestamp")

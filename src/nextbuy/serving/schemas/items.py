@@ -31,6 +31,10 @@ class SimilarItemsResponse(ResponseSchema):
         "cannot place: no attribute model).",
         examples=[None],
     )
+    recommendation_id: str | None = Field(
+        default=None, description="This list's ID, for attribution (see `/events`)."
+    )
+    variant: str | None = Field(default=None, description="Always null: no user, no variant.")
 
 
 class ItemDetail(CatalogFields):

@@ -111,6 +111,16 @@ class RecommendResponse(ResponseSchema):
         description="With `explain`: why there are no reasons (model, empty history, fallback).",
         examples=["no past items to explain from"],
     )
+    recommendation_id: str | None = Field(
+        default=None,
+        description="This list's ID: send it back with `/events` to attribute clicks and "
+        "purchases to it.",
+        examples=["3f2a9c0e8b7d4e1fa0c2b5d6e7f80912"],
+    )
+    variant: str | None = Field(
+        default=None, description="The A/B-test variant that answered (null: no experiment)."
+    )
+    experiment_id: str | None = Field(default=None, description="The running experiment.")
 
 
 class BatchRecommendResponse(ResponseSchema):

@@ -1,16 +1,16 @@
-"""Model lifecycle actions of the dashboard: promoting a version is this one function.
+"""Model lifecycle actions of the dashboard: promoting a version goes through the registry.
 
-For now promotion means "make it LATEST, atomically, and serve it"; when a registry with
-aliases arrives, only :func:`promote` changes.
+The dashboard moves the alias the server follows: ``NAME@ALIAS`` moves that alias, a plain
+``NAME`` moves ``latest`` (the LATEST file), then the server reloads.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nextbuy.artifacts import LATEST, list_versions
+from nextbuy import aliases
+from nextbuy import modelregistry as registry
 from nextbuy.errors import NextBuyError
-from nextbuy.fsio import atomic_write_text
 from nextbuy.serving.errors import ReloadError
 from nextbuy.serving.service import RecommendationService
 
@@ -20,19 +20,19 @@ class PromotionError(NextBuyError):
 
 
 def promote(service: RecommendationService, version: str) -> dict[str, Any]:
-    """Point the served model's LATEST at ``version`` and reload (``ReloadResponse``).
+    """Point the served alias at ``version`` (registry promote) and reload (``ReloadResponse``).
 
-    If the version cannot be loaded, LATEST is put back and the old version keeps serving.
+    If the version cannot be loaded, the alias is put back and the old version keeps serving.
     """
     base = service.snapshot.artifact.path.parent
-    if version not in list_versions(base):
-        raise PromotionError(f"{version!r} is not a version of {base.name}")
-    latest = base / LATEST
-    before = latest.read_text(encoding="utf-8") if latest.is_file() else None
-    atomic_write_text(latest, version + "\n")
+    alias = aliases.split_alias(service.model_dir)[1] or aliases.LATEST_ALIAS
+    try:
+        before, _ = registry.promote(base, version, alias)
+    except NextBuyError as exc:
+        raise PromotionError(f"{version!r} is not a version of {base.name}: {exc}") from None
     try:
         return service.reload()
     except ReloadError as exc:
         if before is not None:
-            atomic_write_text(latest, before)
+            aliases.set_alias(base, alias, before)
         raise PromotionError(str(exc)) from None

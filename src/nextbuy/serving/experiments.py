@@ -1,0 +1,240 @@
+"""A/B tests in the server: which variant answers a user, the ``recommendation_id`` on every
+answer, impressions logged off the request path, and the alias follower.
+
+* :class:`ExperimentRouter` reads the running experiment of the deployment's data set from the
+  event store (so every worker and replica agrees, refreshed every couple of seconds), assigns
+  users by the salted hash, answers each variant from its own model version, and tags answers.
+* :class:`ImpressionLog` queues served lists and writes them in batches from a thread; when the
+  database is slow the bounded queue drops (and counts) lists instead of slowing answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nextbuy.errors import NextBuyError
+from nextbuy.experiments.assignment import assign
+from nextbuy.experiments.definition import Experiment, Variant
+from nextbuy.store.experiments import ExperimentStore
+
+if TYPE_CHECKING:
+    from nextbuy.serving.online import OnlineLayer
+    from nextbuy.serving.options import RecommendOptions
+    from nextbuy.serving.service import RecommendationService
+
+logger = logging.getLogger("nextbuy.serving")
+
+#: How often the running experiment is re-read from the store (seconds).
+REFRESH_S = 2.0
+
+
+class ImpressionLog:
+    """Bounded queue of impression rows, flushed in batches by a daemon thread."""
+
+    def __init__(self, store: ExperimentStore, max_rows: int = 100_000, every_s: float = 0.2):
+        self.store = store
+        self.queue: queue.Queue[list[dict[str, Any]]] = queue.Queue(maxsize=max_rows // 10)
+        self.every_s = every_s
+        self.dropped = 0
+        self.written = 0
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        """Queue one served list (never blocks; a full queue drops it and counts)."""
+        try:
+            self.queue.put_nowait(rows)
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self) -> int:
+        """Write what is queued now in one transaction; returns the rows written."""
+        batch: list[dict[str, Any]] = []
+        while True:
+            try:
+                batch += self.queue.get_nowait()
+            except queue.Empty:
+                break
+        if batch:
+            try:
+                self.written += self.store.add_impressions(batch)
+            except NextBuyError:
+                logger.exception("could not log %d impressions (dropped)", len(batch))
+                self.dropped += 1
+        return len(batch)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every_s):
+            self.flush()
+        self.flush()
+
+
+class ExperimentRouter:
+    """Answers through the variant a user is assigned to, and tags every answer."""
+
+    def __init__(self, service: RecommendationService, online: OnlineLayer | None) -> None:
+        self.service = service
+        self.online = online
+        self.store: ExperimentStore | None = None
+        self.log: ImpressionLog | None = None
+        self._experiment: Experiment | None = None
+        self._read_at = 0.0
+        self._services: dict[Path, RecommendationService] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Use the online layer's store (a read-only server runs no experiments)."""
+        if self.online is not None and self.online.store is not None:
+            self.store = ExperimentStore(self.online.store)
+            self.log = ImpressionLog(self.store)
+
+    # ------------------------------------------------------------------ experiment
+    def current(self) -> Experiment | None:
+        """The running experiment of this data set (re-read every REFRESH_S)."""
+        if self.store is None:
+            return None
+        now = time.monotonic()
+        if now - self._read_at > REFRESH_S:
+            self._read_at = now
+            try:
+                stored = self.store.all()
+            except Exception:  # the store is down: reads go on with the last experiment known
+                stored = None
+            if stored is not None:
+                running = [e for e in map(_parse, stored) if e is not None and e.running()]
+                self._experiment = running[0] if running else None
+        exp = self._experiment
+        return exp if exp is not None and exp.running() else None
+
+    def refresh(self) -> None:
+        """Re-read at the next request (after an experiment is created or stopped here)."""
+        self._read_at = 0.0
+
+    def variant_of(self, user_id: str) -> tuple[Experiment | None, Variant | None]:
+        exp = self.current()
+        if exp is None:
+            return None, None
+        if exp.eligible == "known" and not self._known(user_id):
+            return exp, None
+        name = assign(exp, user_id)
+        return exp, next(v for v in exp.variants if v.name == name)
+
+    def _known(self, user_id: str) -> bool:
+        snap = self.service.snapshot
+        histories = snap.histories
+        return snap.artifact.user_map.index_of(user_id) >= 0 or (
+            histories is not None and histories.get(user_id) is not None
+        )
+
+    def service_for(self, variant: Variant | None) -> RecommendationService:
+        """The service answering ``variant``: the main one, or one per other model version."""
+        if variant is None:
+            return self.service
+        from nextbuy.artifacts import resolve_version_dir
+
+        base = self.service.snapshot.artifact.path.parent
+        ref = variant.model
+        target = resolve_version_dir(f"{base}{ref}" if ref.startswith("@") else base / ref)
+        if target == self.service.snapshot.artifact.path:
+            return self.service
+        with self._lock:
+            svc = self._services.get(target)
+            if svc is None:
+                svc = self._build(target)
+                self._services[target] = svc
+        return svc
+
+    def _build(self, target: Path) -> RecommendationService:
+        from nextbuy.serving.service import RecommendationService
+
+        settings = self.service.settings.model_copy(
+            update={"model_dir": target, "sync_reads": True}  # follows events from the store
+        )
+        prepare = None if self.online is None else self.online.prepare
+        svc = RecommendationService(settings, prepare=prepare)
+        svc.load()
+        return svc
+
+    # ------------------------------------------------------------------ answers
+    async def recommend(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
+        """The answer of the user's variant, tagged and logged as an impression."""
+        started = time.perf_counter()
+        exp, variant = self.variant_of(user_id)
+        if variant is not None and variant.options:
+            options = options.model_copy(update=variant.options)
+        answer = await self.service_for(variant).recommend_async(user_id, options)
+        return self._tag(answer, user_id, exp, variant, started)
+
+    def recommend_batch(self, user_ids: Sequence[str], options: RecommendOptions) -> dict[str, Any]:
+        """One tagged answer per user; users are answered by their variants' models."""
+        started = time.perf_counter()
+        picks = [self.variant_of(u) for u in user_ids]
+        groups: dict[str | None, list[int]] = {}
+        for i, (_, v) in enumerate(picks):
+            groups.setdefault(None if v is None else v.name, []).append(i)
+        results: list[dict[str, Any]] = [{}] * len(user_ids)
+        version = self.service.snapshot.version
+        for positions in groups.values():
+            exp, variant = picks[positions[0]]
+            opts = (
+                options.model_copy(update=variant.options)
+                if variant and variant.options
+                else options
+            )
+            part = self.service_for(variant).recommend_batch([user_ids[i] for i in positions], opts)
+            for i, answer in zip(positions, part["results"], strict=True):
+                results[i] = self._tag(answer, user_ids[i], exp, variant, started)
+        return {"model_version": version, "results": results}
+
+    def tag_similar(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """Similar items carry an ID too (no user: no variant, no impression)."""
+        return {**answer, "recommendation_id": uuid.uuid4().hex, "variant": None}
+
+    def _tag(
+        self, answer: dict[str, Any], user_id: str, exp: Experiment | None,
+        variant: Variant | None, started: float,
+    ) -> dict[str, Any]:  # fmt: skip
+        rec_id = uuid.uuid4().hex
+        in_test = variant is not None and exp is not None
+        tagged = {
+            **answer,
+            "recommendation_id": rec_id,
+            "variant": variant.name if variant is not None else None,
+            "experiment_id": exp.experiment_id if in_test and exp is not None else None,
+        }
+        if self.log is not None:
+            now = int(time.time() * 1000)
+            latency = (time.perf_counter() - started) * 1000
+            self.log.put([
+                {"recommendation_id": rec_id, "experiment_id": tagged["experiment_id"],
+                 "variant": tagged["variant"], "user_id": user_id, "item_id": item["item_id"],
+                 "position": item["rank"], "served_at": now, "latency_ms": latency}
+                for item in answer.get("recommendations", ())
+            ])  # fmt: skip
+        return tagged
+
+
+def _parse(row: dict[str, Any]) -> Experiment | None:
+    try:
+        return Experiment(**row)
+    except ValueError:
+        logger.exception("stored experiment %s is unreadable", row.get("experiment_id"))
+        return None
+
+
+def follow_alias(service: RecommendationService, stop: threading.Event, every_s: float) -> None:
+    """Reload when the alias the server follows (``NAME@ALIAS``) points elsewhere."""
+    from nextbuy.artifacts import resolve_version_dir
+
+    while not stop.wait(every_s):
+        try:
+            target = resolve_version_dir(service.model_dir)
+            if service.ready and target != service.snapshot.artifact.path:
+                service.reload()
+        except Exception:  # a half-written registry or a bad version: keep serving, retry
+            logger.exception("could not follow %s", service.model_dir)
