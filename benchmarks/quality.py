@@ -450,11 +450,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the new data sets without their in-process peers (faster)",
     )
-    parser.add_argument("--protocol", choices=["A", "B", "all"], default="all")
+    parser.add_argument(
+        "--protocol",
+        choices=["A", "B", "C", "all"],
+        default="all",
+        help="C (next item, leave-last-one-out) runs benchmarks/protocol_c.py",
+    )
     parser.add_argument("--peers", action="store_true", help="also run installed peers")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where JSON/markdown go")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (the fastest counts)")
     args = parser.parse_args(argv)
+    if args.protocol == "C":  # its own script: sasrec, trending, decayed models and their peers
+        from protocol_c import main as protocol_c
+
+        extra = ["--shop-sequential", "0.5"] if args.movielens is None else []
+        return protocol_c([*(["--movielens", str(args.movielens)] if args.movielens else []),
+                           *extra, "--out", str(args.out)])  # fmt: skip
     if args.movielens is None and args.lastfm is None and not args.shop_density:
         parser.error("give --movielens, --lastfm and/or --shop-density")
     global REPEAT

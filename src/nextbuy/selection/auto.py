@@ -81,7 +81,13 @@ def candidate_families(inter: Interactions, metric: str) -> tuple[list[str], dic
         if inter.explicit
         else "predicts ratings: the data holds implicit feedback"
     )
-    return list(space.RANKING_FAMILIES), {name: reason for name in ratings}
+    skipped = {name: reason for name in ratings}
+    families = list(space.RANKING_FAMILIES)
+    if DataStats.of(inter).timed:  # recency: trending right after popularity
+        families[1:1] = list(space.TIMED_FAMILIES)
+    else:
+        skipped |= {name: "needs timestamps (--time-col)" for name in space.TIMED_FAMILIES}
+    return families, skipped
 
 
 def select(

@@ -53,6 +53,7 @@ class DataStats:
     nnz: int
     user_pairs: float  # sum over users of degree^2: item-item co-occurrence work
     item_pairs: float  # sum over items of degree^2: user-user co-occurrence work
+    timed: bool = False  # the rows carry distinct timestamps (recency can be searched)
 
     @classmethod
     def of(cls, inter: Interactions) -> DataStats:
@@ -60,7 +61,12 @@ class DataStats:
         users = np.bincount(inter.users, minlength=inter.n_users).astype(np.float64)
         items = np.bincount(inter.items, minlength=inter.n_items).astype(np.float64)
         return cls(
-            inter.n_users, inter.n_items, len(inter), float(users @ users), float(items @ items)
+            inter.n_users,
+            inter.n_items,
+            len(inter),
+            float(users @ users),
+            float(items @ items),
+            bool(len(inter) and inter.timestamps.min() != inter.timestamps.max()),
         )
 
 
@@ -125,7 +131,7 @@ def fit_seconds(family: str, params: dict[str, Any], stats: DataStats) -> float:
     """
     n_u, n_i, nnz = float(stats.n_users), float(stats.n_items), float(stats.nnz)
     f = _num(params, "factors", 64)
-    if family == "popularity":
+    if family in ("popularity", "trending"):
         return 1e-8 * nnz
     if family == "itemknn":
         return 5e-9 * stats.user_pairs + 2.3e-8 * n_i**2

@@ -226,7 +226,8 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
     improved = False
     best = board.best(family)
     assert best is not None
-    for axis, moves in space.neighbours(family, best.params, round_):
+    timed = state.stats.timed
+    for axis, moves in space.neighbours(family, best.params, round_, timed):
         for move in moves:
             current = move
             for _ in range(4):  # follow a direction while it keeps improving
@@ -239,8 +240,8 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
                 if trial.status != COMPLETE or top is None or top.number != trial.number:
                     break
                 improved = True
-                step = [m for a, ms in space.neighbours(family, current, round_) if a == axis
-                        for m in ms]  # fmt: skip
+                step = [m for a, ms in space.neighbours(family, current, round_, timed)
+                        if a == axis for m in ms]  # fmt: skip
                 ahead = [
                     m for m in step if _same_direction(best.params[axis], current[axis], m[axis])
                 ]

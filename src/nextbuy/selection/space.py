@@ -26,8 +26,10 @@ RANKING_FAMILIES: tuple[str, ...] = (
     "ials",
     "bpr",
 )
-#: Models that never compete: run elsewhere or combine others.
-EXCLUDED: frozenset[str] = frozenset({"blend", "spark_als", "spark_als_explicit"})
+#: Families that compete only on data with timestamps (decayed counts need time).
+TIMED_FAMILIES: tuple[str, ...] = ("trending",)
+#: Models that never compete: run elsewhere or combine others (sasrec: see the README).
+EXCLUDED: frozenset[str] = frozenset({"blend", "spark_als", "spark_als_explicit", "sasrec"})
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,14 @@ AXES: dict[str, tuple[Axis, ...]] = {
         Axis("regularization", "log", 1e-6, 1.0),
         Axis("iterations", "log", 10, 400, integer=True),
     ),
+    "trending": (Axis("half_life_days", "log", 0.5, 3650),),
     "mf": (Axis("l2", "log", 1e-4, 10), Axis("lr", "log", 1e-4, 0.3)),
     "bpmf": (Axis("user_noise", "log", 0.5, 1000), Axis("item_noise", "log", 0.5, 1000)),
 }
+
+#: The recency axis of the families that decay interaction weights, searched on timed data.
+DECAY = Axis("half_life_days", "choice", choices=(0.0, 30.0, 180.0))
+DECAYING: frozenset[str] = frozenset({"itemknn", "ease", "als", "ials"})
 
 #: Step per round: x/÷ factor for ``log`` axes and +/- amount (times the range) for ``share``.
 LOG_STEPS: tuple[float, ...] = (3.0, 1.7, 1.3, 1.15)
@@ -112,15 +119,17 @@ def cannot_fit(family: str, params: Mapping[str, Any], stats: DataStats) -> str 
 
 
 def neighbours(
-    family: str, params: Mapping[str, Any], round_: int
+    family: str, params: Mapping[str, Any], round_: int, timed: bool = False
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """Per axis, the settings one step away from ``params`` (round 0 = the largest steps).
 
-    Axes whose current value is not a number (for example a rule name) are left alone.
+    Axes whose current value is not a number (for example a rule name) are left alone; with
+    ``timed`` data the decaying families also try half-lives (:data:`DECAY`).
     """
     step = min(round_, len(LOG_STEPS) - 1)
     out: list[tuple[str, list[dict[str, Any]]]] = []
-    for axis in AXES.get(family, ()):
+    axes = AXES.get(family, ()) + ((DECAY,) if timed and family in DECAYING else ())
+    for axis in axes:
         if axis.name not in params:
             continue
         value = params[axis.name]
