@@ -212,6 +212,9 @@ class BPMF(RatingFactorModel):
     heteroscedastic noise: each user and item has a precision scale with a Gamma prior of
     strength ``user_noise`` / ``item_noise`` (0 = one shared noise level), so erratic raters
     and divisive items count less. No learning rate, no L2 to tune: the priors are learned.
+    SVD++'s implicit feedback sits in the priors (:class:`ImplicitPrior`): which items a user
+    rated shifts the user's prior mean (``implicit``), which users rated an item the item's
+    (``item_implicit``). Ranking shrinks rarely rated items (``rank_support``).
 
     Predictions average ``p_u . q_i`` over the kept samples. That average is exported as
     ``rank`` factors per user and item by a randomized SVD (rank 64 changes the RMSE by less
