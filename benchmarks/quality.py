@@ -45,7 +45,7 @@ from nextbuy.retrieval import topk
 K = 10
 #: NextBuy models per protocol, best last (their shipped defaults).
 NEXTBUY = {
-    "A": ["mf", "bpmf"],
+    "A": ["globalmean", "bias", "mf", "bpmf"],
     "B": ["popularity", "itemknn", "rp3beta", "bpr", "als", "ease", "userease", "ials", "blend"],
 }
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -119,7 +119,8 @@ def nextbuy_row(protocol: str, name: str, train: Interactions, test: Interaction
 #: Parameters worth showing in the table's settings column.
 _SHOWN = {
     "mf": ("factors", "lr", "l2", "dropout", "batch_norm"),
-    "bpmf": ("factors", "sweeps", "user_noise", "item_noise"),
+    "bpmf": ("factors", "sweeps", "user_noise", "item_noise", "implicit", "item_implicit"),
+    "bias": ("user_damping", "item_damping"),
     "itemknn": ("neighbors", "shrinkage"),
     "rp3beta": ("alpha", "beta", "neighbors"),
     "bpr": ("factors", "learning_rate", "regularization", "iterations"),

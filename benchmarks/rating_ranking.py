@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     note = (  # the table's provenance
         f"Measured {started:%Y-%m-%d %H:%M} UTC, load average {load[0]:.2f} before and "
         f"{os.getloadavg()[0]:.2f} after. Command: `python benchmarks/rating_ranking.py "
-        f"--movielens {args.movielens}`"
+        f"{' '.join(sys.argv[1:] if argv is None else argv)}`"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(note + "\n\n" + "\n".join(lines) + "\n")

@@ -90,12 +90,12 @@ def test_implicit_term_is_not_worse_when_what_is_rated_tells_the_taste() -> None
     for seed in (2, 3):  # one small set is noisy: the mean over two
         train, test = _rated_by_taste(seed)
         with_term = registry.create("bpmf", **params).fit(train)
-        plain = registry.create("bpmf", **params, implicit=False).fit(train)
+        plain = registry.create("bpmf", **params, implicit=False, item_implicit=False).fit(train)
         pairs.append(
             (evaluate_ratings(with_term, test)["rmse"], evaluate_ratings(plain, test)["rmse"])
         )
     a, b = np.mean(pairs, axis=0)
-    assert a < b, pairs  # measured: 0.7513 against 0.7621
+    assert a < b, pairs  # measured: 0.7564 against 0.7621 (means over the two sets)
     assert np.abs(plain.implicit_factors_).max() == 0 < np.abs(with_term.implicit_factors_).max()
     # fold-in uses the implicit prior too: refolding train users lands near their scores
     rows = train.csr[:50]

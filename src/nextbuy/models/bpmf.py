@@ -180,8 +180,11 @@ class BPMFConfig(Hyperparameters):
     implicit: bool = param(
         True, "SVD++ term: which items a user rated shifts their prior (Bayesian SVD++)"
     )
+    item_implicit: bool = param(
+        True, "the mirror term: which users rated an item shifts the item's prior"
+    )
     implicit_max_items: int = param(
-        6000, "skip the implicit term above this many items (its eigendecomposition)", ge=0
+        6000, "skip implicit terms when users and items both exceed this (eigendecomposition)", ge=0
     )
     rank_support: float = param(
         10.0, "ranking shrinks an item's part by n_i / (n_i + this); 0 = rank by rating", ge=0
@@ -209,6 +212,9 @@ class BPMF(RatingFactorModel):
     heteroscedastic noise: each user and item has a precision scale with a Gamma prior of
     strength ``user_noise`` / ``item_noise`` (0 = one shared noise level), so erratic raters
     and divisive items count less. No learning rate, no L2 to tune: the priors are learned.
+    SVD++'s implicit feedback sits in the priors (:class:`ImplicitPrior`): which items a user
+    rated shifts the user's prior mean (``implicit``), which users rated an item the item's
+    (``item_implicit``). Ranking shrinks rarely rated items (``rank_support``).
 
     Predictions average ``p_u . q_i`` over the kept samples. That average is exported as
     ``rank`` factors per user and item by a randomized SVD (rank 64 changes the RMSE by less
@@ -286,9 +292,14 @@ class BPMF(RatingFactorModel):
         prec_u, mean_u = np.ones(f + 1), np.zeros(f + 1)
         prec_i, mean_i = np.ones(f + 1), np.zeros(f + 1)
         tau, scale_u, scale_i = 1.0, np.ones(n_users), np.ones(n_items)
-        implicit = None
-        if p.implicit and n_items <= p.implicit_max_items:
+        implicit = item_implicit = None
+        if p.implicit and min(n_users, n_items) <= p.implicit_max_items:
             implicit = ImplicitPrior(by_user)
+        if p.item_implicit and min(n_users, n_items) <= p.implicit_max_items:
+            item_implicit = ImplicitPrior(sp.csr_matrix(by_user.T))
+            item_coords = np.zeros((len(item_implicit.eigvals), f + 1))
+            alpha_z = np.ones(f + 1)
+        item_prior = np.broadcast_to(mean_i, (n_items, f + 1))
         rank = 0 if implicit is None else len(implicit.eigvals)
         coords, alpha_y = np.zeros((rank, f + 1)), np.ones(f + 1)
         user_prior = np.broadcast_to(mean_u, (n_users, f + 1))
@@ -333,9 +344,17 @@ class BPMF(RatingFactorModel):
                     (w[to_item_major], ru_t, item_indptr), shape=(n_items, n_users)
                 )
                 item_z = _sample_side(
-                    weights, resid_t - user_z[ru_t, 0], design, prec_i, mean_i, rng
+                    weights, resid_t - user_z[ru_t, 0], design, prec_i, item_prior, rng
                 )
-                prec_i, mean_i = _sample_prior(item_z, rng)
+                if item_implicit is None:
+                    prec_i, mean_i = _sample_prior(item_z, rng)
+                    item_prior = np.broadcast_to(mean_i, item_z.shape)
+                else:  # the mirror image: which users rated an item shifts its prior
+                    offsets = item_implicit.offsets(item_coords)
+                    prec_i, mean_i = _sample_prior(item_z - offsets, rng)
+                    item_coords, z_sq = item_implicit.sample(item_z - mean_i, prec_i, alpha_z, rng)
+                    alpha_z = rng.gamma(_A0 + n_users / 2.0, 1.0 / (_B0 + 0.5 * z_sq))
+                    item_prior = mean_i + item_implicit.offsets(item_coords)
                 # noise: a shared precision times per-user and per-item scales
                 err2 = (
                     resid
