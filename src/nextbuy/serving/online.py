@@ -112,7 +112,8 @@ class OnlineLayer:
             try:
                 self._store().migrate()
             except StoreError as exc:
-                if attempt == 1:
+                raced = any(word in str(exc) for word in ("already exists", "locked"))
+                if attempt == 1 or not raced:  # unreachable: no second connect timeout
                     self.health.failed("migrating", exc)
                     return False
                 time.sleep(0.2)
