@@ -16,12 +16,25 @@ class Variant(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    model: str = Field(default="@latest", min_length=1, max_length=200)
-    weight: float = Field(default=1.0, gt=0)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="The variant's name, as answers and reports show it.",
+        examples=["control"],
+    )
+    model: str = Field(
+        default="@latest",
+        min_length=1,
+        max_length=200,
+        description="`@alias` or version folder name of the served model folder.",
+        examples=["@champion"],
+    )
+    weight: float = Field(
+        default=1.0, gt=0, description="Share of the traffic (relative).", examples=[50]
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Request-option overrides this arm applies (exclude_seen, boosts, ...).",
+        examples=[{"exclude_seen": False}],
     )
 
 
@@ -30,14 +43,39 @@ class Experiment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    experiment_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    variants: list[Variant] = Field(min_length=2)
-    eligible: Literal["all", "known"] = "all"
-    starts_at: int = Field(default_factory=lambda: int(time.time() * 1000), ge=0)
-    ends_at: int | None = Field(default=None, ge=0)
-    salt: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=64)
-    stopped_at: int | None = None
-    created_at: int | None = None
+    experiment_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="The experiment's ID.",
+        examples=["pop-vs-ease"],
+    )
+    variants: list[Variant] = Field(
+        min_length=2,
+        description="Two or more arms; the first is the control.",
+        examples=[[{"name": "control", "model": "@champion"},
+                   {"name": "ease", "model": "@challenger"}]],
+    )  # fmt: skip
+    eligible: Literal["all", "known"] = Field(
+        default="all", description="All users, or users the model or store knows.",
+        examples=["all"],
+    )  # fmt: skip
+    starts_at: int = Field(
+        default_factory=lambda: int(time.time() * 1000), ge=0,
+        description="Start, epoch milliseconds (default: now).", examples=[1764806400000],
+    )  # fmt: skip
+    ends_at: int | None = Field(
+        default=None, ge=0, description="End, epoch milliseconds (null: until stopped).",
+        examples=[None],
+    )  # fmt: skip
+    salt: str = Field(
+        default_factory=lambda: secrets.token_hex(8), max_length=64,
+        description="Salt of the assignment hash (default: random).", examples=["9f3b1c2a"],
+    )  # fmt: skip
+    stopped_at: int | None = Field(
+        default=None, description="When it was stopped (epoch ms).", examples=[None]
+    )
+    created_at: int | None = Field(
+        default=None, description="When it was stored (epoch ms).", examples=[1764806400000]
+    )
 
     @field_validator("variants")
     @classmethod

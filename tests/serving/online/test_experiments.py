@@ -93,6 +93,8 @@ def test_variants_answer_tag_log_and_attribute(models: Path, online_shop: Online
         by_name = {v["variant"]: v for v in report["variants"]}
         assert sum(v["users"] for v in by_name.values()) == len(users)
         assert by_name[a2["variant"]]["purchase_users"] == 1
+        price = online_shop.items.set_index("item_id").loc[shown2["item_id"], "price"]
+        assert by_name[a2["variant"]]["revenue"] == pytest.approx(price)  # one unit bought
         assert by_name[a1["variant"]]["click_users"] == 1
         assert report["verdict"].startswith("not yet")  # 60 users is too few to say
         assert 0 <= report["srm"]["p_value"] <= 1 and "z-test" in report["method"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 
 from nextbuy.errors import ConfigError
 from nextbuy.experiments import manage
@@ -25,6 +26,9 @@ async def get_router(request: Request, online: Online) -> ExperimentRouter:
 
 
 Experiments = Annotated[ExperimentRouter, Depends(get_router)]
+ExperimentPath = Annotated[
+    str, PathParam(max_length=64, description="The experiment's ID.", examples=["pop-vs-ease"])
+]
 
 
 def _store(router_: ExperimentRouter) -> ExperimentStore:
@@ -59,7 +63,8 @@ def create_experiment(body: Experiment, experiments: Experiments) -> ORJSONRespo
 
 @router.post("/{experiment_id}/stop", summary="Stop an experiment", dependencies=[ApiKey],
              responses=AUTH | NOT_FOUND, response_model=ExperimentOut)  # fmt: skip
-def stop_experiment(experiment_id: str, experiments: Experiments) -> ORJSONResponse:
+def stop_experiment(experiment_id: ExperimentPath, experiments: Experiments) -> ORJSONResponse:
+    """Stop it now: every user gets the served model again (idempotent)."""
     try:
         stopped = manage.stop(_store(experiments), experiment_id)
     except ConfigError as exc:
@@ -71,10 +76,13 @@ def stop_experiment(experiment_id: str, experiments: Experiments) -> ORJSONRespo
 @router.get("/{experiment_id}", summary="Per-variant report", responses=NOT_FOUND,
             response_model=ExperimentReport)  # fmt: skip
 def report(
-    experiment_id: str,
+    experiment_id: ExperimentPath,
     experiments: Experiments,
     service: Service,
-    window_s: Annotated[float, Query(gt=0, le=90 * 86400)] = 24 * 3600,
+    window_s: Annotated[
+        float,
+        Query(gt=0, le=90 * 86400, description="Attribution window in seconds.", examples=[86400]),
+    ] = 24 * 3600,
 ) -> ORJSONResponse:
     """Users, impressions, rates with 95% intervals, revenue, latency, z-tests, SRM, verdict."""
     try:

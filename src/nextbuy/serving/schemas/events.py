@@ -69,8 +69,9 @@ class Event(RequestSchema):
         examples=["3f2a9c0e8b7d4e1fa0c2b5d6e7f80912"],
     )
     position: int | None = Field(
-        default=None, ge=1, le=10_000, description="The item's rank in that answer."
-    )
+        default=None, ge=1, le=10_000, description="The item's rank in that answer.",
+        examples=[2],
+    )  # fmt: skip
 
     _finite = field_validator("value")(finite)
 

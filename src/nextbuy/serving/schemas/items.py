@@ -32,9 +32,13 @@ class SimilarItemsResponse(ResponseSchema):
         examples=[None],
     )
     recommendation_id: str | None = Field(
-        default=None, description="This list's ID, for attribution (see `/events`)."
+        default=None,
+        description="This list's ID, for attribution (see `/events`).",
+        examples=["3f2a9c0e8b7d4e1fa0c2b5d6e7f80912"],
     )
-    variant: str | None = Field(default=None, description="Always null: no user, no variant.")
+    variant: str | None = Field(
+        default=None, description="Always null: no user, no variant.", examples=[None]
+    )
 
 
 class ItemDetail(CatalogFields):

@@ -118,9 +118,13 @@ class RecommendResponse(ResponseSchema):
         examples=["3f2a9c0e8b7d4e1fa0c2b5d6e7f80912"],
     )
     variant: str | None = Field(
-        default=None, description="The A/B-test variant that answered (null: no experiment)."
+        default=None,
+        description="The A/B-test variant that answered (null: no experiment).",
+        examples=["control"],
     )
-    experiment_id: str | None = Field(default=None, description="The running experiment.")
+    experiment_id: str | None = Field(
+        default=None, description="The running experiment.", examples=["pop-vs-ease"]
+    )
 
 
 class BatchRecommendResponse(ResponseSchema):
