@@ -106,10 +106,12 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def nextbuy_rows(train: Interactions, test: Interactions) -> list[SetRow]:
+def nextbuy_rows(
+    train: Interactions, test: Interactions, skip: tuple[str, ...] = ()
+) -> list[SetRow]:
     """Every family with its untuned defaults (``auto`` values resolved for this data)."""
     rows = []
-    for name in FAMILIES:
+    for name in [f for f in FAMILIES if f not in skip]:
         model, fit_s = _timed(lambda name=name: registry.create(name).fit(train))
         result = evaluate(model, train, test, k=K)
         chosen = model.auto_params_.get("values", {})
@@ -233,14 +235,20 @@ def protocols(inter: Interactions) -> list[tuple[str, Interactions, Interactions
     return out
 
 
-def run_set(name: str, inter: Interactions, peers: bool = True) -> list[SetTable]:
-    """Every protocol of one data set: NextBuy's families, ``auto`` and the peers."""
+def run_set(
+    name: str, inter: Interactions, peers: bool = True, skip: tuple[str, ...] = ()
+) -> list[SetTable]:
+    """Every protocol of one data set: NextBuy's families, ``auto`` and the peers.
+
+    ``skip`` leaves out families by name (``ease`` also drops the EASE peer grid).
+    """
     tables = []
     for split, train, test in protocols(inter):
         print(f"{name}, {split_words(split)}: {len(train):,} train, {len(test):,} test", flush=True)
-        rows = nextbuy_rows(train, test) + auto_row(train, test)
+        rows = nextbuy_rows(train, test, skip) + auto_row(train, test)
         if peers:
-            rows += ease_peer(train, test) + implicit_als_peers(train, test)
+            rows += [] if "ease" in skip else ease_peer(train, test)
+            rows += implicit_als_peers(train, test)
             rows += lightfm_peer(train, test)
         tables.append(SetTable(name, split, len(train), len(test), rows))
     return tables
