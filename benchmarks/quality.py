@@ -452,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the new data sets without their in-process peers (faster)",
     )
     parser.add_argument(
+        "--skip",
+        default="",
+        metavar="A,B",
+        help="NextBuy families left out of the new sets (ease also drops the EASE peer)",
+    )
+    parser.add_argument(
         "--protocol",
         choices=["A", "B", "C", "all"],
         default="all",
@@ -546,7 +552,8 @@ def _run_sets(
 
     tables = []
     for name, read in sets:
-        tables += qs.run_set(name, read(), peers=not args.no_peers_on_sets)
+        skip = tuple(s.strip() for s in args.skip.split(",") if s.strip())
+        tables += qs.run_set(name, read(), peers=not args.no_peers_on_sets, skip=skip)
     info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     head = (f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), load average "

@@ -15,10 +15,10 @@ from tests.conftest import run_cli
 
 #: The issue's examples: bad types, negative and zero sizes, with the word the message needs.
 BAD_SETS = [
-    ("factors=abc", "factors must be an integer >= 1, not 'abc'"),
-    ("factors=-3", "factors must be an integer >= 1, not -3"),
-    ("regularization=abc", "regularization must be a number >= 0, not 'abc'"),
-    ("factors=0", "factors must be an integer >= 1, not 0"),
+    ("factors=abc", "factors must be an integer >= 1 or 'auto', not 'abc'"),
+    ("factors=-3", "factors must be an integer >= 1 or 'auto', not -3"),
+    ("regularization=abc", "regularization must be a number >= 0 or 'auto', not 'abc'"),
+    ("factors=0", "factors must be an integer >= 1 or 'auto', not 0"),
     ("iterations=0", "iterations must be an integer >= 1, not 0"),
 ]
 
@@ -62,7 +62,7 @@ def test_tune_with_a_bad_config_value_stops_before_any_trial(
         "tune", "--data", str(shop_dir / "interactions.csv"), "--model", "als",
         "--config", str(config), "--trials", "2", "--out", str(tmp_path / "t.yaml"), check=False,
     )  # fmt: skip
-    assert "factors must be an integer >= 1, not 'abc'" in one_line_exit_2(proc)
+    assert "factors must be an integer >= 1 or 'auto', not 'abc'" in one_line_exit_2(proc)
     assert "Trial 0 failed" not in proc.stderr and not (tmp_path / "t.yaml").exists()
 
 
@@ -72,6 +72,10 @@ def _numeric_fields() -> list[tuple[str, str, typing.Any]]:
     for name in registry.BUILTIN:
         for key, field in registry.get(name).config_class.model_fields.items():
             args = set(typing.get_args(field.annotation)) or {field.annotation}
+            # ``AtLeastOne | Auto``: the bounded number inside the density-rule union
+            args |= {
+                typing.get_args(a)[0] for a in args if typing.get_origin(a) is typing.Annotated
+            }
             if args & {int, float} and bool not in args:
                 out.append((name, key, field.annotation))
     return out
