@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+import orjson
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
 from nextbuy.data.idrules import check_id
@@ -18,6 +21,10 @@ from nextbuy.serving.schemas.recommend import (
     RecommendResponse,
     SessionRecommendRequest,
 )
+
+#: Media type of a streamed batch answer, and the users computed per streamed page.
+NDJSON = "application/x-ndjson"
+STREAM_PAGE = 256
 
 router = APIRouter(prefix="/recommend", tags=["recommendations"], responses=INVALID)
 
@@ -46,17 +53,25 @@ router.add_api_route(
     "/batch",
     response_model=BatchRecommendResponse,
     summary="Recommend items to many users",
-    responses=error(413, "More users, or users x k, than the batch limits."),
+    responses={
+        **error(413, "More users, or users x k, than the batch limits."),
+        200: {
+            "description": "The answers; with `Accept: application/x-ndjson`, one "
+            "`RecommendResponse` per line, in request order.",
+            "content": {NDJSON: {"schema": {"$ref": "#/components/schemas/RecommendResponse"}}},
+        },
+    },
 )
 def recommend_batch(
-    body: BatchRecommendRequest, service: Service, experiments: Experiments
-) -> ORJSONResponse:
+    body: BatchRecommendRequest, service: Service, experiments: Experiments, request: Request
+) -> Response:
     """One answer per user in `user_ids`, in the same order (up to 1,000 users).
 
     Users x k is bounded too (100,000 by default, NEXTBUY_MAX_BATCH_ANSWERS): a bigger
     answer is refused with 413 naming the limit.
 
-    Known users are scored together, which is much cheaper per user than one call each.
+    Known users are scored together, which is much cheaper per user than one call each. With
+    `Accept: application/x-ndjson` the answer streams as one JSON line per user, in order.
     """
     limit = service.settings.max_batch_users
     if len(body.user_ids) > limit:
@@ -74,7 +89,18 @@ def recommend_batch(
             f"items in one answer; the limit is {most:,} (NEXTBUY_MAX_BATCH_ANSWERS): ask for "
             "fewer users or a smaller k per request",
         )
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(_stream(experiments, body), media_type=NDJSON)
     return ORJSONResponse(experiments.recommend_batch(body.user_ids, body))
+
+
+def _stream(experiments: Any, body: BatchRecommendRequest) -> Iterator[bytes]:
+    """The batch answer as one JSON line per user, computed a page of users at a time (so a
+    large answer starts at once and never sits whole in memory); each line names its version."""
+    for start in range(0, len(body.user_ids), STREAM_PAGE):
+        page = experiments.recommend_batch(body.user_ids[start : start + STREAM_PAGE], body)
+        for result in page["results"]:
+            yield orjson.dumps({"model_version": page["model_version"], **result}) + b"\n"
 
 
 @router.post(
