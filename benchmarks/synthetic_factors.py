@@ -64,7 +64,8 @@ def factor_artifact(
     user_map = IdMap([f"u{i:07d}" for i in range(n_users)])
     item_map = IdMap([f"p{i:07d}" for i in range(n_items)])
     train = Interactions.from_csr(seen, user_map=user_map, item_map=item_map)
-    model = registry.create("als", factors=factors)
+    # drawn, not fitted: every parameter a density rule would resolve at fit is given here
+    model = registry.create("als", factors=factors, regularization=1.0, weighting="linear")
     model.n_users_, model.n_items_ = n_users, n_items
     model.user_items_ = train.csr
     model.set_state(

@@ -131,6 +131,16 @@ class SASRec(FactorModel):
         session = self._onnx()
         return int(session.get_inputs()[0].shape[1])
 
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        """Optuna space: embedding size, dropout, learning rate and the window's length."""
+        return {
+            "factors": trial.suggest_categorical("factors", [32, 64, 128]),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+            "max_len": trial.suggest_categorical("max_len", [0, 20, 50, 200]),
+        }
+
     # ------------------------------------------------------------------ scoring
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)

@@ -53,6 +53,8 @@ def calls(shop: OnlineShop, data: Path) -> list[Call]:
         Call("POST", "/recommend/", "/recommend/", json=rec),
         Call("POST", "/recommend/batch", "/recommend/batch", json={"user_ids": [user, "nobody"]}),
         Call("POST", "/recommend/batch", "/recommend/batch", 413, json={"user_ids": ["u"] * 1001}),
+        Call("POST", "/recommend/session", "/recommend/session", json={"items": [item], "k": 3}),
+        Call("POST", "/recommend/session", "/recommend/session", 422, json={"items": "p1"}),
         Call("GET", "/recommend/{user_id}", f"/recommend/{user}", params={"k": 2, "explain": 1}),
         Call("GET", "/recommend/{user_id}", "/recommend/x", 422, params={"k": 0}),
         Call("POST", "/predict/rating", "/predict/rating", json={"user_id": user, "item_id": item}),

@@ -95,7 +95,7 @@ def test_a_training_job_keeps_the_served_data_set(two_shops: Path, shop_dir: Pat
     import time
 
     body = {"data": str(shop_dir / "interactions.csv"), "model": "popularity", "split": "none"}
-    with app(two_shops / "ml") as ml:
+    with app(two_shops / "ml", data_dir=shop_dir) as ml:  # /train reads the data folder only
         job = ml.post("/train", json=body, headers=KEY).json()
         deadline = time.monotonic() + 180
         while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
