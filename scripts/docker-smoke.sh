@@ -120,7 +120,7 @@ BUILD=(docker build --network host --build-arg "TORCH_INDEX_URL=$torch_index")
 teardown
 step "build nextbuy:serve" "${BUILD[@]}" --target serve -t nextbuy:serve .
 step "build nextbuy:full" "${BUILD[@]}" --target full -t nextbuy:full .
-step "build postgres image" $COMPOSE build db
+step "build postgres image" docker build --network host -t nextbuy-postgres:15 docker/postgres
 size() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
 step "image sizes" bash -c "echo serve $(size nextbuy:serve 2>/dev/null), full $(size nextbuy:full 2>/dev/null)"
 step "db up" $COMPOSE up -d db
@@ -159,7 +159,11 @@ step "acknowledged events kept" expect 'status == 200 and body == "4"' "200 \"$(
 step "history after restart" expect 'status == 200 and body["strategy"] != "fallback"' \
   "$(http POST /recommend "{\"user_id\":\"$user\",\"k\":5}")"
 
-version() { http GET /model | python3 -c 'import json, sys; print(json.loads(sys.stdin.read().partition(" ")[2]).get("version"))'; }
+version() { http GET /model | python3 -c 'import json, sys
+try:
+    print(json.loads(sys.stdin.read().partition(" ")[2]).get("version"))
+except ValueError:
+    print("none")'; }
 before=$(version)
 step "retrain on stored events" $COMPOSE run --rm trainer --quiet
 step "api serves the new version" expect "status == 200 and body['version'] != '$before'" \

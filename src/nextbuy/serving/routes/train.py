@@ -102,7 +102,8 @@ def start_training(
         raise HTTPException(422, detail=str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise HTTPException(422, detail=f"invalid params for {model!r}: {exc}") from None
-    use_events = body.events if body.events is not None else settings.online
+    # retraining the served model (no file given) adds the stored events; a given file alone
+    use_events = body.events if body.events is not None else settings.online and body.data is None
     events_url = None
     if use_events:
         events_url = settings.database_url or default_database_url(settings.model_dir)

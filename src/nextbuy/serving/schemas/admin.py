@@ -58,7 +58,8 @@ class TrainRequest(RequestSchema):
     )
     events: bool | None = Field(
         default=None,
-        description="Also train on every event in the event store (default: true).",
+        description="Also train on every event in the event store (default: true when `data` "
+        "is not given, i.e. when retraining the served model).",
         examples=[True],
     )
     format: str | None = Field(
