@@ -185,11 +185,15 @@ def _start_experiments(
     settings: ServingSettings,
     stop: threading.Event,
 ) -> None:
-    """The impression writer, and the alias follower of a server serving ``NAME@ALIAS``."""
+    """The impression writer, the experiments' re-reader, and the alias follower of a server
+    serving ``NAME@ALIAS``."""
     experiments.open()
     if experiments.log is not None:
         threading.Thread(
             target=experiments.log.run, args=(stop,), name="nextbuy-impressions", daemon=True
+        ).start()
+        threading.Thread(
+            target=experiments.follow, args=(stop,), name="nextbuy-experiments", daemon=True
         ).start()
     if "@" in Path(settings.model_dir).name and settings.follow_interval_s > 0:
         threading.Thread(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from nextbuy.serving.online import OnlineLayer
     from nextbuy.serving.options import RecommendOptions
     from nextbuy.serving.service import RecommendationService
+    from nextbuy.serving.storehealth import StoreHealth
 
 logger = logging.getLogger("nextbuy.serving")
 
@@ -38,8 +39,17 @@ REFRESH_S = 2.0
 class ImpressionLog:
     """Bounded queue of impression rows, flushed in batches by a daemon thread."""
 
-    def __init__(self, store: ExperimentStore, max_rows: int = 100_000, every_s: float = 0.2):
+    def __init__(
+        self,
+        store: ExperimentStore,
+        max_rows: int = 100_000,
+        every_s: float = 0.2,
+        health: StoreHealth | None = None,
+    ):
         self.store = store
+        #: The online layer's view of the store: while it is down, batches are dropped without
+        #: a try (no connection held, no traceback per batch), and failures are logged through it.
+        self.health = health
         self.queue: queue.Queue[list[dict[str, Any]]] = queue.Queue(maxsize=max_rows // 10)
         self.every_s = every_s
         self.dropped = 0
@@ -61,11 +71,20 @@ class ImpressionLog:
             except queue.Empty:
                 break
         if batch:
+            if self.health is not None and not self.health.should_try():
+                self.dropped += 1  # the store is down: attribution loses these lists
+                return len(batch)
             try:
                 self.written += self.store.add_impressions(batch)
-            except NextBuyError:
-                logger.exception("could not log %d impressions (dropped)", len(batch))
+            except NextBuyError as exc:
                 self.dropped += 1
+                if self.health is None:
+                    logger.exception("could not log %d impressions (dropped)", len(batch))
+                else:
+                    self.health.failed("logging impressions", exc)
+            else:
+                if self.health is not None:
+                    self.health.succeeded()
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:
@@ -83,7 +102,8 @@ class ExperimentRouter:
         self.store: ExperimentStore | None = None
         self.log: ImpressionLog | None = None
         self._experiment: Experiment | None = None
-        self._read_at = 0.0
+        self._changed_here = False
+        self._reading = threading.Lock()
         self._services: dict[Path, RecommendationService] = {}
         self._lock = threading.Lock()
 
@@ -91,29 +111,49 @@ class ExperimentRouter:
         """Use the online layer's store (a read-only server runs no experiments)."""
         if self.online is not None and self.online.store is not None:
             self.store = ExperimentStore(self.online.store)
-            self.log = ImpressionLog(self.store)
+            self.log = ImpressionLog(self.store, health=self.online.health)
+            if self._reading.acquire(blocking=False):  # the first read, at start-up
+                self._read()
 
     # ------------------------------------------------------------------ experiment
     def current(self) -> Experiment | None:
-        """The running experiment of this data set (re-read every REFRESH_S)."""
+        """The running experiment of this data set, as last read from the store.
+
+        A request never waits for the store: :meth:`follow` re-reads every REFRESH_S on its
+        own thread. Only the read after a change made here (:meth:`refresh`) runs in line.
+        """
         if self.store is None:
             return None
-        now = time.monotonic()
-        if now - self._read_at > REFRESH_S:
-            self._read_at = now
-            try:
-                stored = self.store.all()
-            except Exception:  # the store is down: reads go on with the last experiment known
-                stored = None
-            if stored is not None:
-                running = [e for e in map(_parse, stored) if e is not None and e.running()]
-                self._experiment = running[0] if running else None
+        if self._changed_here and self._reading.acquire(blocking=False):
+            self._changed_here = False
+            self._read()
         exp = self._experiment
         return exp if exp is not None and exp.running() else None
 
+    def follow(self, stop: threading.Event) -> None:
+        """Re-read the store's experiments every REFRESH_S until ``stop`` (a daemon thread)."""
+        while not stop.wait(REFRESH_S):
+            if self._reading.acquire(blocking=False):
+                self._read()
+
+    def _read(self) -> None:
+        """Re-read the experiments (holding ``_reading``); a store that fails changes nothing."""
+        try:
+            health = None if self.online is None else self.online.health
+            if self.store is None or (health is not None and not health.should_try()):
+                return
+            try:
+                stored = self.store.all()
+            except Exception:  # the store is down: answers go on with the last one known
+                return
+            running = [e for e in map(_parse, stored) if e is not None and e.running()]
+            self._experiment = running[0] if running else None
+        finally:
+            self._reading.release()
+
     def refresh(self) -> None:
-        """Re-read at the next request (after an experiment is created or stopped here)."""
-        self._read_at = 0.0
+        """Re-read in line at the next request (an experiment was created or stopped here)."""
+        self._changed_here = True
 
     def variant_of(self, user_id: str) -> tuple[Experiment | None, Variant | None]:
         exp = self.current()

@@ -127,7 +127,13 @@ def test_assignment_is_sticky_across_two_worker_processes(
         made = httpx.post(server.url + "/experiments", json=AB, headers=KEY, timeout=10)
         assert made.status_code == 201, made.text
         exp = Experiment(**{k: v for k, v in made.json().items() if k != "status"})
-        time.sleep(2.5)  # both workers re-read the store's experiments
+        deadline = time.monotonic() + 30  # both workers re-read the store's experiments
+        while time.monotonic() < deadline:
+            answers = [httpx.post(server.url + "/recommend", json={"user_id": users[0]},
+                                  timeout=10).json()["variant"] for _ in range(12)]  # fmt: skip
+            if None not in answers:
+                break
+            time.sleep(0.5)
         seen: dict[str, set[str]] = {u: set() for u in users}
         for _ in range(4):
             for u in users:
