@@ -61,8 +61,10 @@ def finish_run(
 def list_runs(models_dir: Path) -> list[dict[str, Any]]:
     """Every recorded run, oldest first."""
     folder = Path(models_dir) / RUNS_DIR
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    paths = folder.glob("*.json") if folder.is_dir() else []
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    # by start time, not by ID: two runs started in the same second share the ID's prefix
+    return sorted(runs, key=lambda r: (float(r.get("started_at") or 0), str(r.get("run_id"))))
 
 
 def get_run(models_dir: Path, run_id: str) -> dict[str, Any]:

@@ -15,9 +15,10 @@ runner = CliRunner()
 
 
 def invoke(*args: str) -> str:
+    """The command's standard output (log lines of earlier tests' handlers go to stderr)."""
     out = runner.invoke(app, list(args))
     assert out.exit_code == 0, (out.output, out.exception)
-    return out.output
+    return out.stdout
 
 
 def train(shop_dir: Path, models: Path, *extra: str) -> None:
