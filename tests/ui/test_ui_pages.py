@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from tests.conftest import untag
-from tests.ui.conftest import Models
+from tests.ui.conftest import API_KEY, Models, log_in
 
 PAGES = ["/ui", "/ui/users", "/ui/users/u00001", "/ui/items", "/ui/items?q=books",
          "/ui/experiments", "/ui/training", "/ui/login"]  # fmt: skip
@@ -131,7 +131,7 @@ def test_experiments_page_lists_versions_with_latest_and_served(open_client: Tes
     card = open_client.get("/model").json()
     html = open_client.get("/ui/experiments").text
     assert card["version"] in html and "LATEST" in html and "served" in html
-    assert "No experiment is running" in html
+    assert "No experiment yet" in html
     assert chart_data(html, "versions-chart")["series"][0]["label"] == "ndcg@10"
     assert "promote</button>" not in html  # no key: no writes
 
@@ -152,3 +152,24 @@ def test_rating_model_pages(ui_models: Models, models_copy):
                              params={"item_id": item, "event": "rating", "value": 5})  # fmt: skip
         assert what_if.status_code == 200
         assert "RMSE" in client.get("/ui/fragments/baselines").text
+
+
+def test_experiments_page_shows_each_experiment_with_its_variants(ui_models, models_copy):
+    from tests.ui.conftest import ui_client
+
+    variants = [{"name": "control", "model": "@latest"}, {"name": "treated", "model": "@latest"}]
+    ab = {"experiment_id": "ui-ab", "variants": variants}
+    with ui_client(models_copy / "als", api_key=API_KEY) as client:
+        made = client.post("/experiments", json=ab, headers={"X-API-Key": API_KEY})
+        assert made.status_code == 201, made.text
+        for i in range(6):  # traffic: the lists shown are counted per variant
+            client.post("/recommend", json={"user_id": f"u{i:05d}"})
+        client.app.state.experiments.log.flush()  # the impression writer's next batch, now
+        log_in(client)
+        html = client.get("/ui/experiments").text
+    assert 'id="exp-ui-ab"' in html and "control" in html and "treated" in html
+    assert "buyers / user (95% CI)" in html and "Sample ratio check" in html
+    chart = chart_data(html, "chart-ui-ab")  # variants' daily click rates, plotted over time
+    labels = [s["label"] for s in chart["series"]]
+    assert "control clicks / list" in labels and "treated 95% high" in labels
+    assert chart["time"] and len(chart["x"]) == 1  # one day of traffic

@@ -19,6 +19,9 @@ def attribute(
     ``events``: user_id, item_id, event, value, received_at (ms), recommendation_id (or None).
     """
     cols = ["recommendation_id", "variant", "user_id", "item_id"]
+    if events.empty:  # nothing to attribute (merge_asof refuses the empty frame's dtypes)
+        empty = pd.Series(dtype=object)
+        return events.iloc[:0].assign(recommendation_id=empty, variant=empty, how=empty)
     shown = impressions[[*cols, "served_at"]].drop_duplicates(cols)
     ev = events.reset_index(drop=True).assign(_row=lambda f: range(len(f)))
     by_id = ev.dropna(subset=["recommendation_id"]).merge(

@@ -9,7 +9,7 @@ from typing import Any
 from nextbuy.errors import ConfigError
 from nextbuy.experiments.attribution import DEFAULT_WINDOW_S
 from nextbuy.experiments.definition import Experiment
-from nextbuy.experiments.report import build_report
+from nextbuy.experiments.report import build_report, daily_rates
 from nextbuy.store.experiments import ExperimentStore
 
 
@@ -71,3 +71,12 @@ def report(
     stored = {r["item_id"]: r["price"] for r in store.store.items() if r.get("price") is not None}
     all_prices = {**(prices or {}), **stored}
     return build_report(exp, impressions, events, all_prices or None, window_s)
+
+
+def daily(
+    store: ExperimentStore, experiment_id: str, window_s: float = DEFAULT_WINDOW_S
+) -> dict[str, Any]:
+    """Click rate per variant and day with intervals (see :func:`.report.daily_rates`)."""
+    exp = get(store, experiment_id)
+    impressions = store.impressions_frame(experiment_id)
+    return daily_rates(exp, impressions, store.events_since(exp.starts_at), window_s)

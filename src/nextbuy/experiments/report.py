@@ -129,3 +129,43 @@ def _verdict(variants: list[dict[str, Any]], tests: list[dict[str, Any]], srm_p:
                 f"{best['difference']:+.4f} (p={best['p_value']:.3g})")  # fmt: skip
     return (f"winner: {best['against']} (control) beats {best['variant']} on purchases per "
             f"user by {-best['difference']:+.4f} (p={best['p_value']:.3g})")  # fmt: skip
+
+
+#: A day in milliseconds: daily rates bucket lists by the UTC day they were served.
+DAY_MS = 86_400_000
+
+
+def daily_rates(
+    experiment: Experiment,
+    impressions: pd.DataFrame,
+    events: pd.DataFrame,
+    window_s: float = DEFAULT_WINDOW_S,
+) -> dict[str, Any]:
+    """Per variant and UTC day: the share of lists shown that got a click, with 95% intervals.
+
+    ``{"days": [epoch seconds], "variants": {name: {"rate": [...], "low": [...], "high": [...]}}}``
+    (None where a variant showed no list that day): what the dashboard plots over time.
+    """
+    if impressions.empty:
+        return {"days": [], "variants": {}}
+    lists = impressions.drop_duplicates("recommendation_id")
+    hits = attribute(impressions, events, window_s) if len(events) else events.iloc[:0]
+    clicks = hits["event"].isin(OUTCOMES["click"]) if len(hits) else []
+    clicked = set(hits.loc[clicks, "recommendation_id"]) if len(hits) else set()
+    day = (lists["served_at"].to_numpy(dtype=np.int64) // DAY_MS) * 86_400
+    frame = pd.DataFrame(
+        {"variant": lists["variant"].to_numpy(), "day": day,
+         "clicked": lists["recommendation_id"].isin(clicked).to_numpy()}
+    )  # fmt: skip
+    counts = frame.groupby(["variant", "day"])["clicked"].agg(["sum", "count"])
+    days = sorted(int(d) for d in np.unique(day))
+    out: dict[str, dict[str, list[float | None]]] = {}
+    for v in experiment.variants:  # a handful of variants x days, not rows
+        rows = [counts.loc[(v.name, d)] if (v.name, d) in counts.index else None for d in days]
+        rates = [_rate(int(r["sum"]), int(r["count"])) if r is not None else None for r in rows]
+        out[v.name] = {
+            "rate": [None if r is None else r["rate"] for r in rates],
+            "low": [None if r is None else r["ci95"][0] for r in rates],
+            "high": [None if r is None else r["ci95"][1] for r in rates],
+        }
+    return {"days": days, "variants": out}

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Annotated, Any
 
@@ -211,14 +212,34 @@ def item_page(
 # ---------------------------------------------------------------------- experiments, training
 @router.get("/experiments", response_class=HTMLResponse)
 def experiments(request: Request, access: Reader, service: Service) -> HTMLResponse:
-    """Experiments (none until A/B tests exist) and the served model's versions."""
+    """The A/B experiments of this data set with their per-variant reports, and the served
+    model's versions."""
     rows = views.versions(service)
     return _page(
         request, "experiments.html", access, "experiments",
-        experiments=[], versions=rows, chart=views.version_chart(rows),
+        experiments=_experiment_reports(request), versions=rows, chart=views.version_chart(rows),
         name=service.snapshot.name, served=service.snapshot.version,
         latest=views.latest_of(service),
     )  # fmt: skip
+
+
+def _experiment_reports(request: Request) -> list[dict[str, Any]]:
+    """Each stored experiment's report (newest first); none when the store cannot be read."""
+    from nextbuy.experiments import manage
+
+    router_ = getattr(request.app.state, "experiments", None)
+    store = None if router_ is None else router_.store
+    if store is None:
+        return []
+    try:
+        found = manage.list_all(store)
+        reports = [manage.report(store, e.experiment_id, 24 * 3600, None) for e in found]
+        for exp, one in zip(found, reports, strict=True):
+            one["chart"] = views.experiment_chart(manage.daily(store, exp.experiment_id))
+    except Exception:  # the store is down: the page still shows the versions
+        logging.getLogger("nextbuy.serving").warning("experiments page: no reports", exc_info=True)
+        return []
+    return sorted(reports, key=lambda r: str(r["experiment_id"]), reverse=True)
 
 
 @router.get("/training", response_class=HTMLResponse)

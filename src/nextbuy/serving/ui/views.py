@@ -160,6 +160,20 @@ def version_chart(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def experiment_chart(daily: dict[str, Any]) -> dict[str, Any] | None:
+    """Each variant's daily click rate with its 95% interval, over time, for the chart."""
+    if not daily["days"]:
+        return None
+    series = []
+    for name, v in daily["variants"].items():
+        series += [
+            {"label": f"{name} clicks / list", "values": v["rate"]},
+            {"label": f"{name} 95% low", "values": v["low"]},
+            {"label": f"{name} 95% high", "values": v["high"]},
+        ]
+    return {"kind": "line", "time": True, "x": daily["days"], "series": series}
+
+
 # ---------------------------------------------------------------------- users
 def timeline(
     service: RecommendationService,
