@@ -44,3 +44,11 @@ def check_written_id(value: str) -> str:
             "/recommend/{id})"
         )
     return cleaned
+
+
+def check_text(value: str | None) -> str | None:
+    """A catalog text field (name, brand, category): no NUL or other control characters, which
+    PostgreSQL refuses and no shop means; the same answer (422) on every backend."""
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("must not contain control characters (NUL, escapes and the like)")
+    return value

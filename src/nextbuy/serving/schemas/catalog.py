@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, field_validator
 
+from nextbuy.data.idrules import check_text
 from nextbuy.serving.schemas.common import (
     ModelVersion,
     RequestSchema,
@@ -30,7 +31,9 @@ class ItemChange(RequestSchema):
     category: str | None = Field(
         default=None, max_length=256, description="Category.", examples=["Camping"]
     )
-    price: float | None = Field(default=None, ge=0, description="Price.", examples=[249.0])
+    price: float | None = Field(
+        default=None, ge=0, le=1e12, description="Price (0 to 1e12).", examples=[249.0]
+    )
     in_stock: bool | None = Field(
         default=None,
         description="False: left out of answers unless a request asks for out-of-stock items.",
@@ -46,6 +49,7 @@ class ItemChange(RequestSchema):
     )
 
     _finite = field_validator("price")(finite)
+    _text = field_validator("name", "brand", "category")(check_text)
 
 
 class CatalogItem(ItemChange):
