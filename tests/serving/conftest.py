@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -120,3 +122,14 @@ def live_server(private_models: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """The real server (uvicorn, one worker) serving ``private_models/als``."""
     with serve(private_models / "als", tmp_path / "server.log") as server:
         yield server
+
+
+def wait_for_job(client: TestClient, job_id: str, timeout: float = 180) -> dict[str, Any]:
+    """Poll ``GET /train/{job_id}`` (with the API key) until the job has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/train/{job_id}", headers={"X-API-Key": API_KEY}).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still running after {timeout} s")

@@ -15,19 +15,13 @@ from fastapi.testclient import TestClient
 from nextbuy.artifacts import load_artifact
 from nextbuy.config import Config
 from nextbuy.training import train_model
-from tests.serving.conftest import API_KEY, make_client
+from tests.serving.conftest import API_KEY, make_client, wait_for_job
 
 KEY = {"X-API-Key": API_KEY}
 
 
 def wait_for(client: TestClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/train/{job_id}", headers=KEY).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still running after {timeout} s")
+    return wait_for_job(client, job_id, timeout)
 
 
 def start(client: TestClient, method: str = "POST", **kwargs: Any) -> Any:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serving.conftest import API_KEY, Shop, make_client
+from tests.serving.conftest import API_KEY, Shop, make_client, wait_for_job
 
 KEY = {"X-API-Key": API_KEY}
 
 
 def wait_for(client: TestClient, job_id: str, timeout: float = 180) -> dict[str, Any]:
-    """Poll the job until it has finished."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/train/{job_id}", headers=KEY).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still running after {timeout} s")
+    return wait_for_job(client, job_id, timeout)
 
 
 @pytest.fixture()
