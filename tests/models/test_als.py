@@ -14,12 +14,27 @@ from nextbuy.models import registry
 from nextbuy.models.base import Recommender
 from nextbuy.models.weighting import weigh_rows
 
-PARAMS = {"factors": 4, "regularization": 0.1, "alpha": 2.0, "iterations": 10, "num_threads": 1}
+#: popularity_prior 0: the agreement tests compare the factors' scores with implicit's.
+PARAMS = {
+    "factors": 4,
+    "regularization": 0.1,
+    "alpha": 2.0,
+    "iterations": 10,
+    "num_threads": 1,
+    "popularity_prior": 0.0,
+}
 
 
 class TestALS(RecommenderContract):
     def make_model(self) -> Recommender:
         return registry.create("als", **PARAMS)
+
+
+class TestALSWithPopularityPrior(RecommenderContract):
+    """Scores, predict, fold-in and save/load stay consistent with the item-bias prior on."""
+
+    def make_model(self) -> Recommender:
+        return registry.create("als", **{**PARAMS, "popularity_prior": 0.5})
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,13 @@ class TestIALS(RecommenderContract):
         return registry.create("ials", **PARAMS)
 
 
+class TestIALSWithPopularityPrior(RecommenderContract):
+    """Scores, predict, fold-in and save/load stay consistent with the item-bias prior on."""
+
+    def make_model(self) -> Recommender:
+        return registry.create("ials", **PARAMS, popularity_prior=0.5)
+
+
 def exact_half_step(x: sp.csr_matrix, h: np.ndarray, a0: float, reg: np.ndarray) -> np.ndarray:
     """Row by row: (sum_i c h h^T + a0 H^T H + reg I)^-1 sum_i c h."""
     out = np.zeros((x.shape[0], h.shape[1]))

@@ -28,7 +28,7 @@ class ALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`ALS`."""
 
     factors: AtLeastOne | Auto = param(
-        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
+        "auto", "latent dimensions; auto = 64, at most an eighth of the smaller side"
     )
     regularization: NonNegative | Auto = param(
         "auto", "L2 (implicit's lambda); auto = 30 x sqrt(mean confidence / 3) x size"
@@ -49,6 +49,10 @@ class ALSConfig(Hyperparameters):
     half_life_days: float = param(
         0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
     )
+    popularity_prior: NonNegative | Auto = param(
+        "auto",
+        "adds this x mean train-pair score x popularity (top = 1); auto = 0.06 x (sparsity - 4)",
+    )
 
 
 class ALS(FactorModel):
@@ -56,10 +60,11 @@ class ALS(FactorModel):
 
     Confidence is ``c_ui = 1 + alpha * f(value)`` (f = identity or log1p), computed here by
     :func:`~nextbuy.models.weighting.weigh_rows` and handed to ``implicit`` with *its* ``alpha``
-    fixed to 1, so alpha is applied exactly once. Scores are ``U[u] @ V.T``. History rows are
+    fixed to 1, so alpha is applied exactly once. Scores are ``U[u] @ V.T`` plus, on sparse
+    data, an item bias ``popularity_prior`` x fit scale x item popularity. History rows are
     folded in by implicit's ``recalculate_user`` least squares against the fixed item factors
-    (``V^T V`` cached); users with no history get item popularity. Scores decompose over the
-    history, so :meth:`contributions` explains them.
+    (``V^T V`` cached); users with no history get item popularity. Scores (less the prior)
+    decompose over the history, so :meth:`contributions` explains them.
     """
 
     name = "als"

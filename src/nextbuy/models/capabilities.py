@@ -22,7 +22,8 @@ class Explains(Protocol):
         """``[len(items), nnz(history)]`` float32: each past item's share of each item's score.
 
         ``history`` is one user's 1 x n_items row (columns follow ``history.indices``); for a
-        non-empty history each item's row sums to its score with ``recalculate_user=True``.
+        non-empty history each item's row sums to its score with ``recalculate_user=True``,
+        less the item bias that is not the history's (ALS's popularity prior, ``item_prior()``).
         """
         ...
 

@@ -20,6 +20,19 @@ from nextbuy.models.base import Recommender, State
 from nextbuy.models.common import fill_rows
 from nextbuy.models.params import Hyperparameters
 
+#: Training pairs read to measure a model's fit scale (an even stride over the stored pairs).
+_SCALE_PAIRS = 200_000
+
+
+def fit_scale(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> float:
+    """Mean ``users[u] . items[i]`` over (up to ``_SCALE_PAIRS``) stored training pairs."""
+    coo = sp.csr_matrix(user_items).tocoo()
+    if coo.nnz == 0 or users.shape[1] == 0:
+        return 0.0
+    pick = np.linspace(0, coo.nnz - 1, min(coo.nnz, _SCALE_PAIRS)).astype(np.int64)
+    rows, cols = coo.row[pick], coo.col[pick]
+    return float(np.einsum("nf,nf->n", users[rows], items[cols], dtype=np.float64).mean())
+
 
 def dot_scores(users: np.ndarray, items: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """``score(u) = U[u] @ V.T`` over factors mid-training (for validation snapshots)."""
@@ -113,7 +126,31 @@ class FactorModel(Recommender, ABC):
 
     def _item_side(self, from_history: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Item factors (and biases) that user vectors are multiplied with."""
-        return np.asarray(self.item_factors_), None
+        return np.asarray(self.item_factors_), self.item_prior()
+
+    def item_prior(self) -> np.ndarray | None:
+        """``popularity_prior x fit scale x popularity / top popularity``; None when 0 or absent.
+
+        An item bias (ALS, iALS): on sparse data it keeps the bestsellers' signal that the
+        factors alone lose, while users with long histories outweigh it. The fit scale (mean
+        score of a training pair) makes the weight independent of how large the scores run.
+        """
+        value = getattr(self.config, "popularity_prior", 0.0)
+        # still "auto" only in models saved before the rule existed: they scored without it
+        weight = 0.0 if value == "auto" else float(value)
+        if weight <= 0.0 or self.user_items_ is None:
+            return None
+        popularity, seen = self.popularity_, self.user_items_
+
+        def build() -> np.ndarray:
+            pop = np.asarray(popularity, dtype=np.float32)
+            top = float(pop.max()) if len(pop) else 0.0
+            scale = fit_scale(seen, np.asarray(self.user_factors_), np.asarray(self.item_factors_))
+            if top <= 0 or scale <= 0:
+                return np.zeros_like(pop)
+            return pop * np.float32(weight * scale / top)
+
+        return self._derived(f"prior-{weight}", (popularity, seen.indices), build)
 
     # ------------------------------------------------------------------ scoring
     def _score_users(self, users: np.ndarray) -> np.ndarray:
@@ -173,6 +210,9 @@ class FactorModel(Recommender, ABC):
         side = self._user_side(users[ok])
         pair_items = items[ok]
         values = np.einsum("nf,nf->n", side.vectors, np.asarray(self.item_factors_)[pair_items])
+        prior = self.item_prior()
+        if prior is not None:
+            values += prior[pair_items]
         if side.fallback.any():
             values[side.fallback] = np.asarray(self.popularity_)[pair_items[side.fallback]]
         out[ok] = values

@@ -13,7 +13,7 @@ from nextbuy.evaluation.snapshot import ranking_snapshot
 from nextbuy.models.common import popularity_share
 from nextbuy.models.factor import FactorModel, dot_scores
 from nextbuy.models.foldin import ridge_fold_in
-from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, param
+from nextbuy.models.params import AtLeastOne, Auto, Hyperparameters, NonNegative, param
 from nextbuy.models.weighting import decayed, recency, weigh_rows
 from nextbuy.progress import progress_bar
 
@@ -74,7 +74,7 @@ class IALSConfig(Hyperparameters):
     """Hyper-parameters of :class:`IALS`."""
 
     factors: AtLeastOne | Auto = param(
-        "auto", "latent dimensions; auto = 64 / cbrt(sparsity), in 8..64"
+        "auto", "latent dimensions; auto = 64, at most an eighth of the smaller side"
     )
     regularization: float = param(
         0.38, "L2 scale, times (count + unobserved_weight * catalogue) ** reg_exponent", ge=0
@@ -96,6 +96,10 @@ class IALSConfig(Hyperparameters):
     half_life_days: float = param(
         0.0, "time decay of interaction weights: half-life in days; 0 = off", ge=0
     )
+    popularity_prior: NonNegative | Auto = param(
+        "auto",
+        "adds this x mean train-pair score x popularity (top = 1); auto = 0.06 x (sparsity - 4)",
+    )
 
 
 class IALS(FactorModel):
@@ -107,7 +111,8 @@ class IALS(FactorModel):
     ``a0 = unobserved_weight`` and ``nu = reg_exponent``. Unlike ``implicit``'s ALS, every
     observed pair has the same target 1 and the L2 grows with a user's (item's) frequency,
     which lets many factors help instead of overfit. Solved by warm-started conjugate
-    gradients (vectorized numpy). Scores, fold-in and popularity fallback work as in ALS.
+    gradients (vectorized numpy). Scores (with the popularity prior), fold-in and popularity
+    fallback work as in ALS.
     """
 
     name = "ials"
