@@ -7,7 +7,8 @@ popularity, and of each variant as a ratio to it: the shipped defaults, the same
 popularity prior, and the previous rules (factors 64 / cbrt(sparsity), no prior).
 
     python benchmarks/sparse_defaults.py --out benchmarks/results
-    python benchmarks/sparse_defaults.py --density 5 --seed 42 --families itemknn,ease,blend
+    python benchmarks/sparse_defaults.py --families itemknn,rp3beta,ease,userease,bpr,blend \
+        --out benchmarks/results --name sparse-defaults-families
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--density", type=int, action="append", help="per user (repeatable)")
     parser.add_argument("--seed", type=int, action="append", help="generator seed (repeatable)")
     parser.add_argument("--families", default="als,ials", help="comma-separated model names")
-    parser.add_argument("--out", type=Path, default=None, help="folder for sparse-defaults.*")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the results")
+    parser.add_argument("--name", default="sparse-defaults", help="results file name (.md, .json)")
     args = parser.parse_args(argv)
     densities, seeds = args.density or [5, 10, 20, 50], args.seed or [42, 1, 2]
     families = [f for f in args.families.split(",") if f]
@@ -118,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "sparse-defaults.md").write_text(text)
+        (args.out / f"{args.name}.md").write_text(text)
         payload = {"measured": started, "load": load, "command": command, "records": records}
-        (args.out / "sparse-defaults.json").write_text(json.dumps(payload, indent=2))
+        (args.out / f"{args.name}.json").write_text(json.dumps(payload, indent=2))
     return 0
 
 

@@ -152,3 +152,24 @@ def test_typed_config_builds_the_model() -> None:
     assert ALSConfig.expected("factors") == "an integer >= 1 or 'auto'"
     with pytest.raises(ConfigError, match="config must be ALSConfig, not IALSConfig"):
         ALS(registry.get("ials").config_class())
+
+
+def test_popularity_prior_adds_scaled_popularity_to_every_score(data: Interactions) -> None:
+    """prior x mean training-pair score x popularity / top popularity, the same for all users."""
+    plain = registry.create("als", **PARAMS).fit(data)
+    lifted = registry.create("als", **{**PARAMS, "popularity_prior": 0.5}).fit(data)
+    assert plain.item_prior() is None
+    users = np.arange(data.n_users)
+    pairs = data.csr.tocoo()
+    scale = np.mean(np.sum(plain.user_factors_[pairs.row] * plain.item_factors_[pairs.col], 1))
+    expected = 0.5 * scale * plain.popularity_ / plain.popularity_.max()
+    np.testing.assert_allclose(lifted.item_prior(), expected, rtol=1e-4)
+    diff = lifted.score(users) - plain.score(users)
+    np.testing.assert_allclose(diff, np.broadcast_to(expected, diff.shape), rtol=1e-3, atol=1e-5)
+    items = np.arange(data.n_items)
+    np.testing.assert_allclose(
+        lifted.predict(np.zeros_like(items), items) - plain.predict(np.zeros_like(items), items),
+        expected,
+        rtol=1e-3,
+        atol=1e-5,
+    )

@@ -31,7 +31,11 @@ def fit_scale(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -
         return 0.0
     pick = np.linspace(0, coo.nnz - 1, min(coo.nnz, _SCALE_PAIRS)).astype(np.int64)
     rows, cols = coo.row[pick], coo.col[pick]
-    return float(np.einsum("nf,nf->n", users[rows], items[cols], dtype=np.float64).mean())
+    inside = (rows < len(users)) & (cols < len(items))
+    if not inside.any():
+        return 0.0
+    pairs = np.einsum("nf,nf->n", users[rows[inside]], items[cols[inside]], dtype=np.float64)
+    return float(pairs.mean())
 
 
 def dot_scores(users: np.ndarray, items: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -150,7 +154,8 @@ class FactorModel(Recommender, ABC):
                 return np.zeros_like(pop)
             return pop * np.float32(weight * scale / top)
 
-        return self._derived(f"prior-{weight}", (popularity, seen.indices), build)
+        sources = (popularity, seen.indices, self.user_factors_, self.item_factors_)
+        return self._derived(f"prior-{weight}", sources, build)
 
     # ------------------------------------------------------------------ scoring
     def _score_users(self, users: np.ndarray) -> np.ndarray:
