@@ -1,10 +1,11 @@
-"""ALS/iALS untuned defaults against popularity on the synthetic shop: densities x seeds x splits.
+"""Untuned defaults against popularity on the synthetic shop: densities x seeds x splits.
 
 Checks that the density rules (``nextbuy.models.defaults``) hold beyond one generated shop:
 each case is a shop from ``quality_sets.shop`` (about N interactions per user, generator seed
 S), split per user at random (20%, seed 42) and by each user's latest 20%. Rows: NDCG@10 of
-popularity, and of each variant as a ratio to it: the shipped defaults, the same without the
-popularity prior, and the previous rules (factors 64 / cbrt(sparsity), no prior).
+popularity, and of each family (ALS and iALS by default) as a ratio to it: the shipped
+defaults and, for ALS/iALS, the same without the popularity prior and the previous rules
+(factors 64 / cbrt(sparsity), no prior).
 
     python benchmarks/sparse_defaults.py --out benchmarks/results
     python benchmarks/sparse_defaults.py --families itemknn,rp3beta,ease,userease,bpr,blend \
