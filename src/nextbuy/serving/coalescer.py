@@ -34,7 +34,10 @@ class ScoreCoalescer:
         """A future resolving to trained ``user``'s writable score row over every item."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[np.ndarray] = loop.create_future()
-        _, users, futures = self._pending.setdefault(id(snapshot), (snapshot, [], []))
+        pending = self._pending.get(id(snapshot))
+        if pending is None:
+            pending = self._pending[id(snapshot)] = (snapshot, [], [])
+        _, users, futures = pending
         users.append(user)
         futures.append(future)
         if not self._scheduled:

@@ -43,8 +43,8 @@ def similar(
     if snapshot.unit_vectors is not None and (i < n or new_unit is not None):
         query = snapshot.unit_vectors[i] if i < n else new_unit[i - n]  # type: ignore[index]
         sims = snapshot.unit_vectors @ query
-        if snapshot.vector_ok is not None:
-            sims[~snapshot.vector_ok] = -np.inf
+        if snapshot.vector_off is not None:
+            sims[snapshot.vector_off] = -np.inf
         if new_unit is not None and live is not None and live.n_new:
             sims = np.concatenate([sims, new_unit @ query])
         elif live is not None and live.n_new:  # new items without vectors: never similar
@@ -56,7 +56,7 @@ def similar(
         method = "attributes"
     else:  # item-kNN, EASE, popularity: the model's own item-item similarity
         return _model_similar(snapshot, item_id, i, k, blocked)
-    sims = sims.astype(np.float32)  # a private copy: masked below
+    sims = np.asarray(sims, dtype=np.float32)  # every branch above made a new array: masked here
     sims[i] = -np.inf
     if blocked is not None and len(blocked):
         sims[blocked] = -np.inf
