@@ -113,8 +113,14 @@ def start_server(
     """
     cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
            "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    # a fresh event store per run: impressions pile up (ten rows per answer), and a store
+    # holding earlier runs' millions of rows makes every insert, and so every run, slower
+    store = log.parent / "load-events.db"
+    for stale in log.parent.glob("load-events.db*"):
+        stale.unlink()
     with open(log, "wb") as fh:
-        env = {**os.environ, "NEXTBUY_CACHE_SIZE": os.environ.get("NEXTBUY_CACHE_SIZE", "0")}
+        env = {**os.environ, "NEXTBUY_CACHE_SIZE": os.environ.get("NEXTBUY_CACHE_SIZE", "0"),
+               "NEXTBUY_DATABASE_URL": f"sqlite:///{store}"}  # fmt: skip
         if cache:
             env.pop("NEXTBUY_CACHE_SIZE")
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=env)

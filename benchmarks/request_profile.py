@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,13 @@ async def run(app: Any, requests: list[Request], n: int) -> float:
     return (time.process_time() - start) / n * 1e6
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace, store: Path) -> None:
     from nextbuy.serving.app import create_app
     from nextbuy.serving.settings import ServingSettings
 
-    settings = ServingSettings(model_dir=args.model_dir, cache_size=0, ui=False)
+    settings = ServingSettings(
+        model_dir=args.model_dir, cache_size=0, ui=False, database_url=f"sqlite:///{store}"
+    )
     app = create_app(settings)
     users, items = sample_ids(args.model_dir, 1000)
     endpoints: dict[str, list[Request]] = {
@@ -130,7 +133,8 @@ def main() -> None:
     parser.add_argument("--show-all", action="store_true", help="frames of libraries too")
     parser.add_argument("--only", nargs="*", default=None, help="profile these endpoints only")
     args = parser.parse_args()
-    asyncio.run(main_async(args))
+    with tempfile.TemporaryDirectory() as tmp:  # a fresh event store: impressions pile up
+        asyncio.run(main_async(args, Path(tmp) / "events.db"))
 
 
 if __name__ == "__main__":
