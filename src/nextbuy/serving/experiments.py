@@ -277,7 +277,7 @@ class ExperimentRouter:
             "variant": variant.name if variant is not None else None,
             "experiment_id": exp.experiment_id if in_test and exp is not None else None,
         }
-        if self.log is not None:
+        if self.log is not None and (in_test or self.service.settings.impressions == "all"):
             latency = (time.perf_counter() - started) * 1000
             items = [item["item_id"] for item in answer.get("recommendations", ())]
             self.log.put(
