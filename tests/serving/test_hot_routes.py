@@ -113,3 +113,27 @@ def test_fast_answers_are_counted_under_their_route(client: TestClient, shop: Sh
         ("/predict/rating", "POST"),
     ):
         assert f'nextbuy_requests_total{{method="{method}",route="{route}",status="200"}}' in text
+
+
+def test_concurrent_similar_requests_answer_as_single_ones(client: TestClient, shop: Shop):
+    """Requests of one event-loop turn share one cosine product (the coalescer): same lists,
+    scores equal to float32 rounding."""
+    import asyncio
+
+    import numpy as np
+
+    service = client.app.state.service
+    items = [str(i) for i in shop.items["item_id"].iloc[:6]]
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        together = await asyncio.gather(*(service.similar_async(i, 5) for i in items))
+        alone = [await service.similar_async(i, 5) for i in items]
+        return list(together), alone
+
+    together, alone = asyncio.run(both())
+    for a, b in zip(together, alone, strict=True):
+        assert [x["item_id"] for x in a["items"]] == [x["item_id"] for x in b["items"]]
+        scores = [[x["score"] for x in answer["items"]] for answer in (a, b)]
+        np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
+        sync = service.similar(a["item_id"], 5)  # the CLI's and the dashboard's path
+        assert [x["item_id"] for x in sync["items"]] == [x["item_id"] for x in a["items"]]

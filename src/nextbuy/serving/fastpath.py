@@ -140,7 +140,7 @@ class HotRoutes:
         answer = None
         if k <= self.service.settings.max_k:
             try:
-                found = self.service.similar(parts[2], k, include_out_of_stock)
+                found = await self.service.similar_async(parts[2], k, include_out_of_stock)
                 answer = self.experiments.tag_similar(found)
             except Exception:  # unknown item, no similarity: FastAPI's 404s
                 answer = None
