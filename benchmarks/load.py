@@ -392,11 +392,14 @@ HEALTH = "GET /health (reference)"
 
 
 def ratios(results: list[Result]) -> str:
-    """Each wrk row's maximum throughput against the ``GET /health`` run just before it."""
+    """Each wrk row's maximum throughput against the ``GET /health`` run just before it, and
+    the same ratio from the server's CPU time per request (steadier on a shared machine: the
+    neighbours' load changes how much CPU the server gets, less what a request costs)."""
     lines = [
         "| endpoint (wrk, maximum throughput) | requests/s | GET /health just before, "
-        "requests/s | x GET /health |",
-        "| --- | ---: | ---: | ---: |",
+        "requests/s | x GET /health | server CPU µs/req (GET /health's) | x GET /health by "
+        "CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     reference = None
     for r in results:
@@ -407,7 +410,9 @@ def ratios(results: list[Result]) -> str:
         elif reference is not None and reference.achieved:
             lines.append(
                 f"| {r.endpoint} | {r.achieved:,.0f} | {reference.achieved:,.0f} | "
-                f"{r.achieved / reference.achieved:.2f} |"
+                f"{r.achieved / reference.achieved:.2f} | {r.server_cpu_us:,.0f} "
+                f"({reference.server_cpu_us:,.0f}) | "
+                f"{reference.server_cpu_us / r.server_cpu_us:.2f} |"
             )
     return "\n".join(lines) if len(lines) > 2 else ""
 
