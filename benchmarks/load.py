@@ -5,14 +5,15 @@ factors), starts ``python -m nextbuy.serving`` on a free port, drives it from se
 processes and prints a markdown table per endpoint: rate offered and achieved, p50/p95/p99
 latency, errors, and the server's CPU time per request (from /proc).
 
+* Maximum throughput first: ``wrk`` (one thread) with a Lua script that varies users and items;
+  every endpoint runs right after its own ``GET /health`` run (the framework's own floor, same
+  server, same minute), and a second table gives each endpoint's maximum as a multiple of it.
 * Fixed rate, open loop: ``benchmarks/fixed_rate.py`` sends request ``i`` at ``start + i/rate``
-  and measures latency from that due time, so stalls count (no coordinated omission).
+  and measures latency from that due time, so stalls count (no coordinated omission). The rate
+  is half of ``GET /health``'s maximum (the median of its runs) unless ``--rate`` says.
 * Fixed rate, closed loop: Debian's ``hey -c 10 -q 100`` on POST /recommend, for comparison.
   Its workers' tickers fire together (bursts of 10 every 10 ms) and a worker waits for its
   answer before sending again, so it measures something between the two other rows.
-* Maximum throughput: ``wrk`` (one thread) with a Lua script that varies users and items,
-  ``GET /health`` first as the same-run reference (the framework's own floor); a second table
-  gives every endpoint's maximum throughput as a multiple of it.
 
 Needs ``hey`` and ``wrk`` (``apt-get install -y hey wrk``). Everything runs on this machine
 (server and load generators share its cores), on 127.0.0.1 only; every run is bounded in time.
@@ -112,8 +113,14 @@ def start_server(
     """
     cmd = [sys.executable, "-m", "nextbuy.serving", "--model-dir", str(model_dir),
            "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    # a fresh event store per run: impressions pile up (ten rows per answer), and a store
+    # holding earlier runs' millions of rows makes every insert, and so every run, slower
+    store = log.parent / "load-events.db"
+    for stale in log.parent.glob("load-events.db*"):
+        stale.unlink()
     with open(log, "wb") as fh:
-        env = {**os.environ, "NEXTBUY_CACHE_SIZE": os.environ.get("NEXTBUY_CACHE_SIZE", "0")}
+        env = {**os.environ, "NEXTBUY_CACHE_SIZE": os.environ.get("NEXTBUY_CACHE_SIZE", "0"),
+               "NEXTBUY_DATABASE_URL": f"sqlite:///{store}"}  # fmt: skip
         if cache:
             env.pop("NEXTBUY_CACHE_SIZE")
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
@@ -292,7 +299,12 @@ def main() -> None:
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--duration", type=float, default=30, help="seconds per fixed-rate run")
     parser.add_argument("--max-duration", type=float, default=10, help="seconds per wrk run")
-    parser.add_argument("--rate", type=float, default=1000, help="req/s for single-user calls")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="req/s of the fixed-rate single-user rows (default: half GET /health's maximum)",
+    )
     parser.add_argument("--batch-rate", type=float, default=20, help="req/s of 100-user batches")
     parser.add_argument("--wrk-connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
@@ -330,52 +342,79 @@ def main() -> None:
     ]
     similar = [("GET", f"/items/{i}/similar?k=10", "") for i in items]
     d, m = args.duration, args.max_duration
+    conns = args.wrk_connections
+    health = [("GET", "/health", "")]
+    maxed = [
+        ("POST /recommend (k=10)", rec, conns),
+        ("POST /recommend/batch (100 users)", batch, 4),
+        ("POST /predict/rating", rating, conns),
+        ("GET /items/{id}/similar (k=10)", similar, conns),
+    ]
     try:
         run_wrk("warm-up", base, rec, 3, 8)
         load = os.getloadavg()[0]
-        measured(lambda: run_open_loop("POST /recommend (k=10)", base, rec, args.rate, d))
-        measured(lambda: run_hey("POST /recommend (k=10)", base + "/recommend", args.rate, d,
+        # maximum throughput: each endpoint right after its own GET /health reference
+        references: list[float] = []
+        for name, requests, n_conns in maxed:
+            measured(lambda: run_wrk(HEALTH, base, health, m, conns))
+            references.append(results[-1].achieved)
+            measured(lambda r=requests, c=n_conns, e=name: run_wrk(e, base, r, m, c))  # type: ignore[misc]
+        # fixed rate: half of GET /health's maximum (the median of its runs) unless --rate
+        rate = args.rate if args.rate is not None else round(float(np.median(references)) / 2)
+        measured(lambda: run_open_loop("POST /recommend (k=10)", base, rec, rate, d))
+        measured(lambda: run_hey("POST /recommend (k=10)", base + "/recommend", rate, d,
                                  rec[0][2], 10))  # fmt: skip
         measured(lambda: run_open_loop("POST /recommend/batch (100 users)", base, batch,
                                        args.batch_rate, d))  # fmt: skip
-        measured(lambda: run_open_loop("POST /predict/rating", base, rating, args.rate, d))
-        measured(lambda: run_open_loop("GET /items/{id}/similar (k=10)", base, similar,
-                                       args.rate, d))  # fmt: skip
-        conns = args.wrk_connections
-        health = [("GET", "/health", "")]
-        measured(lambda: run_wrk("GET /health (reference)", base, health, m, conns))
-        measured(lambda: run_wrk("POST /recommend (k=10)", base, rec, m, conns))
-        measured(lambda: run_wrk("POST /recommend/batch (100 users)", base, batch, m, 4))
-        measured(lambda: run_wrk("POST /predict/rating", base, rating, m, conns))
-        measured(lambda: run_wrk("GET /items/{id}/similar (k=10)", base, similar, m, conns))
+        measured(lambda: run_open_loop("POST /predict/rating", base, rating, rate, d))
+        measured(lambda: run_open_loop("GET /items/{id}/similar (k=10)", base, similar, rate, d))
     finally:
         server.terminate()
         server.wait(timeout=30)
+    after = os.getloadavg()[0]
+    rate_note = "--rate" if args.rate is not None else "half the median GET /health maximum"
     print(
         f"\n{args.users:,} users x {args.items:,} items, ALS {args.factors} factors, "
         f"{args.workers} server worker(s), {os.cpu_count()} CPU cores shared with the load "
-        f"generators; load average before the runs {load:.2f} (other processes included). "
-        f"Fixed-rate rows {args.duration:g} s each, max rows (wrk) {args.max_duration:g} s; "
-        f"1,000 different users and items cycled (hey: one user).\n"
+        f"generators; load average {load:.2f} before the runs and {after:.2f} after (other "
+        f"processes included). Max rows (wrk) {args.max_duration:g} s each, every endpoint "
+        f"right after its own GET /health reference; fixed-rate rows {args.duration:g} s each "
+        f"at {rate:,.0f} requests/s ({rate_note}); 1,000 different users and items cycled "
+        f"(hey: one user).\n"
     )
     print(table(results))
     print()
     print(ratios(results))
 
 
+#: The reference row's name: the framework's own floor on the same server, same run.
+HEALTH = "GET /health (reference)"
+
+
 def ratios(results: list[Result]) -> str:
-    """Each wrk row's maximum throughput against ``GET /health``'s on the same server, run."""
-    maxed = [r for r in results if r.tool.startswith("wrk")]
-    health = next((r for r in maxed if r.endpoint.startswith("GET /health")), None)
-    if health is None or not health.achieved:
-        return ""
+    """Each wrk row's maximum throughput against the ``GET /health`` run just before it, and
+    the same ratio from the server's CPU time per request (steadier on a shared machine: the
+    neighbours' load changes how much CPU the server gets, less what a request costs)."""
     lines = [
-        "| endpoint (wrk, maximum throughput) | requests/s | x GET /health |",
-        "| --- | ---: | ---: |",
+        "| endpoint (wrk, maximum throughput) | requests/s | GET /health just before, "
+        "requests/s | x GET /health | server CPU µs/req (GET /health's) | x GET /health by "
+        "CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in maxed:
-        lines.append(f"| {r.endpoint} | {r.achieved:,.0f} | {r.achieved / health.achieved:.2f} |")
-    return "\n".join(lines)
+    reference = None
+    for r in results:
+        if not r.tool.startswith("wrk"):
+            continue
+        if r.endpoint == HEALTH:
+            reference = r
+        elif reference is not None and reference.achieved:
+            lines.append(
+                f"| {r.endpoint} | {r.achieved:,.0f} | {reference.achieved:,.0f} | "
+                f"{r.achieved / reference.achieved:.2f} | {r.server_cpu_us:,.0f} "
+                f"({reference.server_cpu_us:,.0f}) | "
+                f"{reference.server_cpu_us / r.server_cpu_us:.2f} |"
+            )
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 if __name__ == "__main__":

@@ -125,3 +125,19 @@ def test_migrate_is_idempotent(store: EventStore) -> None:
 def test_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="cannot migrate"):
         EventStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+
+
+def test_impressions_round_trip_as_dicts_and_tuples(store: EventStore) -> None:
+    """Both forms of the impression insert land the same rows (the driver's placeholders)."""
+    from nextbuy.store.experiments import IMPRESSION_FIELDS, ExperimentStore
+
+    experiments = ExperimentStore(store)
+    row = {"recommendation_id": "r1", "experiment_id": None, "variant": None, "user_id": "u1",
+           "item_id": "i'1", "position": 1, "served_at": 5, "latency_ms": 0.25}  # fmt: skip
+    assert experiments.add_impressions([row]) == 1
+    as_tuple = ("r2", "x", "a", "u2", "i%s2", 2, 6, None)
+    assert experiments.add_impression_tuples([as_tuple]) == 1
+    frame = experiments.impressions_frame().sort_values("recommendation_id")
+    got = [tuple(None if v != v else v for v in r) for r in frame[list(IMPRESSION_FIELDS)].values]
+    assert got[0] == tuple(row.values())
+    assert got[1] == as_tuple

@@ -25,6 +25,7 @@ from nextbuy.serving.errors import (
     UnknownItemError,
 )
 from nextbuy.serving.experiments import ExperimentRouter, follow_alias
+from nextbuy.serving.fastpath import HotRoutes
 from nextbuy.serving.jobs import TrainingJobs
 from nextbuy.serving.limits import BodySizeLimitMiddleware
 from nextbuy.serving.logging import RequestContextMiddleware, configure_logging, logger
@@ -161,6 +162,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
     openapi.install(app)
+    # innermost: the hot routes' plain 200s skip FastAPI's routing, everything else reaches it
+    app.add_middleware(
+        HotRoutes,
+        service=service,
+        experiments=experiments,
+        routes=[route for router in ROUTERS for route in router.routes],
+    )
     if settings.cors_origins:  # off by default: browsers get no CORS headers at all
         from fastapi.middleware.cors import CORSMiddleware
 

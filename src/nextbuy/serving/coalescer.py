@@ -1,4 +1,5 @@
-"""The request coalescer: single-user scoring requests of one event-loop turn, scored at once.
+"""The request coalescer: single-user (or single-item) scoring requests of one event-loop turn,
+scored at once.
 
 Scoring one user reads every item vector (memory-bound); requests that arrive together are
 scored as one matrix product, which under load costs a fraction per user. At low load a
@@ -8,6 +9,7 @@ request is scored alone, without waiting.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,8 +26,15 @@ class ScoreCoalescer:
     versions. Runs on the event loop only (no locks needed).
     """
 
-    def __init__(self, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        max_batch: int = 64,
+        score: Callable[[Snapshot, np.ndarray], np.ndarray] = score_rows,
+    ) -> None:
         self.max_batch = max_batch
+        #: What a batch of keys becomes, one row per key: users' score rows by default, or
+        #: items' cosine rows (``similarity.cosine_rows``).
+        self._score = score
         self._pending: dict[int, tuple[Snapshot, list[int], list[asyncio.Future[np.ndarray]]]]
         self._pending = {}
         self._scheduled = False
@@ -34,7 +43,10 @@ class ScoreCoalescer:
         """A future resolving to trained ``user``'s writable score row over every item."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[np.ndarray] = loop.create_future()
-        _, users, futures = self._pending.setdefault(id(snapshot), (snapshot, [], []))
+        pending = self._pending.get(id(snapshot))
+        if pending is None:
+            pending = self._pending[id(snapshot)] = (snapshot, [], [])
+        _, users, futures = pending
         users.append(user)
         futures.append(future)
         if not self._scheduled:
@@ -49,7 +61,7 @@ class ScoreCoalescer:
             for start in range(0, len(users), self.max_batch):
                 chunk = futures[start : start + self.max_batch]
                 try:
-                    rows = score_rows(snapshot, np.asarray(users[start : start + self.max_batch]))
+                    rows = self._score(snapshot, np.asarray(users[start : start + self.max_batch]))
                 except Exception as exc:  # every waiting request gets the error, not a hang
                     for future in chunk:
                         if not future.done():

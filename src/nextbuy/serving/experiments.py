@@ -6,23 +6,25 @@ answer, impressions logged off the request path, and the alias follower.
   users by the salted hash, answers each variant from its own model version, and tags answers.
 * :class:`ImpressionLog` queues served lists and writes them in batches from a thread; when the
   database is slow the bounded queue drops (and counts) lists instead of slowing answers.
+  A request queues one compact :class:`Served`; the rows are built off the request path.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nextbuy.errors import NextBuyError
 from nextbuy.experiments.assignment import assign
 from nextbuy.experiments.definition import Experiment, Variant
-from nextbuy.store.experiments import ExperimentStore
+from nextbuy.store.experiments import IMPRESSION_FIELDS, ExperimentStore
 
 if TYPE_CHECKING:
     from nextbuy.serving.online import OnlineLayer
@@ -36,8 +38,31 @@ logger = logging.getLogger("nextbuy.serving")
 REFRESH_S = 2.0
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One served list as queued on the request path; its rows are built by the writer."""
+
+    recommendation_id: str
+    experiment_id: str | None
+    variant: str | None
+    user_id: str
+    item_ids: list[str]
+    served_at: int  # ms since the epoch
+    latency_ms: float
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One impression row per item, ranked from 1, in ``IMPRESSION_FIELDS`` order."""
+        head = (self.recommendation_id, self.experiment_id, self.variant, self.user_id)
+        tail = (self.served_at, self.latency_ms)
+        return [(*head, item, position, *tail) for position, item in enumerate(self.item_ids, 1)]
+
+
 class ImpressionLog:
-    """Bounded queue of impression rows, flushed in batches by a daemon thread."""
+    """Bounded queue of served lists, flushed in batches by a daemon thread.
+
+    The request path only appends one :class:`Served` (or a list of rows) to a deque, which is
+    thread-safe for one appender and one drainer; rows are built by the flushing thread.
+    """
 
     def __init__(
         self,
@@ -50,32 +75,37 @@ class ImpressionLog:
         #: The online layer's view of the store: while it is down, batches are dropped without
         #: a try (no connection held, no traceback per batch), and failures are logged through it.
         self.health = health
-        self.queue: queue.Queue[list[dict[str, Any]]] = queue.Queue(maxsize=max_rows // 10)
+        self.max_lists = max(max_rows // 10, 1)
+        self.queue: deque[Served | list[dict[str, Any]]] = deque()
         self.every_s = every_s
         self.dropped = 0
         self.written = 0
 
-    def put(self, rows: list[dict[str, Any]]) -> None:
+    def put(self, rows: Served | list[dict[str, Any]]) -> None:
         """Queue one served list (never blocks; a full queue drops it and counts)."""
-        try:
-            self.queue.put_nowait(rows)
-        except queue.Full:
+        if len(self.queue) >= self.max_lists:
             self.dropped += 1
+        else:
+            self.queue.append(rows)
 
     def flush(self) -> int:
         """Write what is queued now in one transaction; returns the rows written."""
-        batch: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
         while True:
             try:
-                batch += self.queue.get_nowait()
-            except queue.Empty:
+                served = self.queue.popleft()
+            except IndexError:
                 break
+            if isinstance(served, Served):
+                batch += served.rows()
+            else:
+                batch += [tuple(row.get(k) for k in IMPRESSION_FIELDS) for row in served]
         if batch:
             if self.health is not None and not self.health.should_try():
                 self.dropped += 1  # the store is down: attribution loses these lists
                 return len(batch)
             try:
-                self.written += self.store.add_impressions(batch)
+                self.written += self.store.add_impression_tuples(batch)
             except NextBuyError as exc:
                 self.dropped += 1
                 if self.health is None:
@@ -247,15 +277,13 @@ class ExperimentRouter:
             "variant": variant.name if variant is not None else None,
             "experiment_id": exp.experiment_id if in_test and exp is not None else None,
         }
-        if self.log is not None:
-            now = int(time.time() * 1000)
+        if self.log is not None and (in_test or self.service.settings.impressions == "all"):
             latency = (time.perf_counter() - started) * 1000
-            self.log.put([
-                {"recommendation_id": rec_id, "experiment_id": tagged["experiment_id"],
-                 "variant": tagged["variant"], "user_id": user_id, "item_id": item["item_id"],
-                 "position": item["rank"], "served_at": now, "latency_ms": latency}
-                for item in answer.get("recommendations", ())
-            ])  # fmt: skip
+            items = [item["item_id"] for item in answer.get("recommendations", ())]
+            self.log.put(
+                Served(rec_id, tagged["experiment_id"], tagged["variant"], user_id, items,
+                       int(time.time() * 1000), latency)
+            )  # fmt: skip
         return tagged
 
 

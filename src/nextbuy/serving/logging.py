@@ -144,22 +144,44 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             if self.metrics is not None:
                 self.metrics.observe(scope["method"], route, status, elapsed)
-            if self.access_log:
+            if self.access_log and access_logger.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 access_logger.info(
-                    orjson.dumps(
-                        {
-                            "ts": _timestamp(time.time()),
-                            "level": "info",
-                            "logger": ACCESS_LOGGER,
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "route": route,
-                            "status": status,
-                            "latency_ms": round(elapsed * 1000, 3),
-                            "bytes": sent,
-                            "client": client[0] if client else None,
-                        }
-                    ).decode()
-                )
+                    AccessLine(
+                        time.time(), request_id, scope["method"], scope["path"], route, status,
+                        elapsed, sent, client[0] if client else None,
+                    )
+                )  # fmt: skip
+
+
+class AccessLine:
+    """One access-log message, formatted as its JSON line only when a handler reads it
+    (``str``): a request pays for a few references, not for the formatting."""
+
+    __slots__ = ("at", "request_id", "method", "path", "route", "status", "elapsed", "sent",
+                 "client")  # fmt: skip
+
+    def __init__(
+        self, at: float, request_id: str, method: str, path: str, route: str, status: int,
+        elapsed: float, sent: int, client: str | None,
+    ) -> None:  # fmt: skip
+        self.at, self.request_id, self.method, self.path = at, request_id, method, path
+        self.route, self.status, self.elapsed, self.sent = route, status, elapsed, sent
+        self.client = client
+
+    def __str__(self) -> str:
+        return orjson.dumps(
+            {
+                "ts": _timestamp(self.at),
+                "level": "info",
+                "logger": ACCESS_LOGGER,
+                "request_id": self.request_id,
+                "method": self.method,
+                "path": self.path,
+                "route": self.route,
+                "status": self.status,
+                "latency_ms": round(self.elapsed * 1000, 3),
+                "bytes": self.sent,
+                "client": self.client,
+            }
+        ).decode()

@@ -31,7 +31,7 @@ from nextbuy.serving.options import RecommendOptions
 from nextbuy.serving.prediction import predict
 from nextbuy.serving.scoring import score_rows
 from nextbuy.serving.settings import ServingSettings
-from nextbuy.serving.similarity import similar
+from nextbuy.serving.similarity import cosine_rows, has_vector, similar
 from nextbuy.serving.snapshot import Snapshot, build_snapshot
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class RecommendationService:
         self._snapshot: Snapshot | None = None
         self._reload_lock = threading.Lock()
         self._coalescer = ScoreCoalescer()
+        self._cosines = ScoreCoalescer(score=cosine_rows)
         #: Per-user answer cache (set by the app when ``cache_size`` > 0).
         self.cache: AnswerCache | None = None
         #: Brings this worker up to date before a personal answer (several workers; set by
@@ -329,6 +330,18 @@ class RecommendationService:
     def similar(self, item_id: str, k: int, include_out_of_stock: bool = False) -> dict[str, Any]:
         """Items most similar to ``item_id`` (see :func:`.similarity.similar`)."""
         return similar(self.snapshot, item_id, k, include_out_of_stock)
+
+    async def similar_async(
+        self, item_id: str, k: int, include_out_of_stock: bool = False
+    ) -> dict[str, Any]:
+        """:meth:`similar` for the event loop: concurrent cosine requests share one matrix
+        product (the item vectors are read once for all of them)."""
+        snapshot = self.snapshot
+        i = require_item(snapshot, item_id)
+        if not has_vector(snapshot, i):
+            return similar(snapshot, item_id, k, include_out_of_stock)
+        cosine = await self._cosines.score(snapshot, i)
+        return similar(snapshot, item_id, k, include_out_of_stock, cosine)
 
     def predict(self, user_id: str, item_id: str) -> dict[str, Any]:
         """Rating (explicit models, clipped to the data's scale) or score of one pair."""

@@ -140,6 +140,11 @@ class ServingSettings(BaseSettings):
         description="Boost (>0) or bury (<0) by attribute, in standard deviations of the "
         'user\'s scores: {"brand": {"Acme": 0.5}, "category": {"Clearance": -1}}.',
     )
+    impressions: Literal["experiments", "all"] = Field(
+        default="experiments",
+        description="Which served lists the impression log writes (ten rows per list): those "
+        "of running A/B experiments, the only ones a report reads, or all of them.",
+    )
     cache_size: int = Field(
         default=10_000,
         ge=0,

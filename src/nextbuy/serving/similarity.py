@@ -21,16 +21,47 @@ UNPLACED_NOTE = (
 )
 
 
+def has_vector(snapshot: Snapshot, i: int) -> bool:
+    """True when item ``i`` is answered by cosine: a vector model, and a trained item or a
+    placed new one (its predicted vector)."""
+    n, live = snapshot.n_items, snapshot.live
+    if snapshot.unit_vectors is None:
+        return False
+    if i < n:
+        return True
+    return live is not None and live.new_unit is not None and bool(live.scorable[i - n])
+
+
+def cosine_rows(snapshot: Snapshot, items: np.ndarray) -> np.ndarray:
+    """Cosine of each of ``items`` (all :func:`has_vector`) with every trained item,
+    ``[len(items), n_items]`` float32: one matrix product for many requests."""
+    unit, n, live = snapshot.unit_vectors, snapshot.n_items, snapshot.live
+    assert unit is not None
+    items = np.asarray(items, dtype=np.int64)
+    if (items < n).all():
+        queries = unit[items]
+    else:
+        assert live is not None and live.new_unit is not None
+        queries = np.where((items < n)[:, None], unit[np.minimum(items, n - 1)],
+                           live.new_unit[np.maximum(items - n, 0)])  # fmt: skip
+    return np.asarray(queries @ unit.T, dtype=np.float32)
+
+
 def similar(
-    snapshot: Snapshot, item_id: str, k: int, include_out_of_stock: bool = False
+    snapshot: Snapshot,
+    item_id: str,
+    k: int,
+    include_out_of_stock: bool = False,
+    cosine: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Items most similar to ``item_id`` (``SimilarItemsResponse``).
 
     Unit vectors are precomputed at load, so a vector model answers with one matrix-vector
-    product and a top-k; models without vectors answer with their own ``similar_items``. New
-    items take part through their predicted vectors (vector models), or, asked about
-    themselves in a model without vectors, through their attribute weights over trained
-    items. Hidden, deleted and (unless asked for) out-of-stock items are left out.
+    product and a top-k (``cosine``: the item's row of :func:`cosine_rows`, computed already,
+    for instance together with other requests'); models without vectors answer with their own
+    ``similar_items``. New items take part through their predicted vectors (vector models),
+    or, asked about themselves in a model without vectors, through their attribute weights
+    over trained items. Hidden, deleted and (unless asked for) out-of-stock items are left out.
     """
     i = require_item(snapshot, item_id)
     n, live = snapshot.n_items, snapshot.live
@@ -42,9 +73,9 @@ def similar(
     new_unit = None if live is None else live.new_unit
     if snapshot.unit_vectors is not None and (i < n or new_unit is not None):
         query = snapshot.unit_vectors[i] if i < n else new_unit[i - n]  # type: ignore[index]
-        sims = snapshot.unit_vectors @ query
-        if snapshot.vector_ok is not None:
-            sims[~snapshot.vector_ok] = -np.inf
+        sims = cosine if cosine is not None else cosine_rows(snapshot, np.array([i]))[0]
+        if snapshot.vector_off is not None:
+            sims[snapshot.vector_off] = -np.inf
         if new_unit is not None and live is not None and live.n_new:
             sims = np.concatenate([sims, new_unit @ query])
         elif live is not None and live.n_new:  # new items without vectors: never similar
@@ -56,7 +87,7 @@ def similar(
         method = "attributes"
     else:  # item-kNN, EASE, popularity: the model's own item-item similarity
         return _model_similar(snapshot, item_id, i, k, blocked)
-    sims = sims.astype(np.float32)  # a private copy: masked below
+    sims = np.asarray(sims, dtype=np.float32)  # every branch above made a new array: masked here
     sims[i] = -np.inf
     if blocked is not None and len(blocked):
         sims[blocked] = -np.inf

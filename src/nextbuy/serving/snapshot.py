@@ -71,6 +71,12 @@ class Snapshot:
         return len(self.item_ids)
 
     @cached_property
+    def vector_off(self) -> np.ndarray | None:
+        """Indices of the items with a zero vector (never similar), None when there are none:
+        one small index array instead of a mask inverted over the catalog per request."""
+        return None if self.vector_ok is None else np.flatnonzero(~self.vector_ok)
+
+    @cached_property
     def item_means(self) -> np.ndarray:
         """Mean training value per item (global mean where an item has none): rating fallback."""
         seen = self.artifact.seen

@@ -44,7 +44,7 @@ async def similar_items(
     out-of-stock items are left out (the last unless `include_out_of_stock`).
     """
     limit_k(options.k, service.settings)
-    answer = service.similar(item_id, options.k, options.include_out_of_stock)
+    answer = await service.similar_async(item_id, options.k, options.include_out_of_stock)
     return ORJSONResponse(experiments.tag_similar(answer))
 
 
