@@ -310,19 +310,30 @@ def event_values(
     return w[codes]
 
 
-def factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, uniques as object array of str) of a text column, uniques in first-seen order.
-
-    Arrow dictionary encoding (one hash pass, fast); pandas when Arrow cannot take the values.
-    """
+def arrow_factorize(ids: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
+    """(codes int32, distinct values as an Arrow string array, first-seen order) of a text
+    column by Arrow dictionary encoding (one hash pass, codes without a copy); None when
+    Arrow cannot take the values or one is missing."""
     try:
         encoded = pc.dictionary_encode(pa.array(ids, type=pa.string()))
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        if encoded.null_count == 0:
-            return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     except (pa.ArrowException, TypeError, ValueError, ArithmeticError, AttributeError):
-        pass
+        return None
+    if encoded.null_count:
+        return None
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return codes.astype(np.int32, copy=False), encoded.dictionary
+
+
+def factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes int32, uniques as object array of str) of a text column, in first-seen order.
+
+    :func:`arrow_factorize` where it can (fast); pandas otherwise. int32 codes: half the
+    memory of int64 on 10M-row files.
+    """
+    found = arrow_factorize(ids)
+    if found is not None:
+        return found[0], np.asarray(found[1].to_pylist(), dtype=object)
     codes, uniques = pd.factorize(ids.astype(str), sort=False)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
