@@ -25,7 +25,7 @@ from nextbuy.serving.reasons import reasons
 from nextbuy.serving.scoring import Resolved, resolve, score_rows
 from nextbuy.serving.snapshot import Snapshot
 
-#: Users scored together in a batch: bounds the dense score block to 256 x n_items floats.
+#: Most users scored together in a batch chunk (fewer for long rows: ``parallel.cache_rows``).
 BATCH_CHUNK = 256
 FALLBACK_NOTE = "popular items: the model knows nothing of this user yet"
 
