@@ -18,6 +18,9 @@ from nextbuy.data.readers import release_arrow_memory
 from nextbuy.errors import DataError
 from nextbuy.parallel import default_workers
 
+#: Rows from which the two ID columns are encoded on two threads (below, a thread costs more).
+_PARALLEL_ROWS = 100_000
+
 
 @dataclass(frozen=True)
 class Interactions:
@@ -62,9 +65,10 @@ class Interactions:
         if missing:
             raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
         n_rows = len(frame)
-        # factorize each ID column once (both at once: Arrow hashes without the GIL);
-        # everything after works on integer codes
-        with ThreadPoolExecutor(max_workers=min(default_workers(), 2)) as pool:
+        # factorize each ID column once (both at once on large frames: Arrow hashes without
+        # the GIL); everything after works on integer codes
+        threads = 2 if n_rows >= _PARALLEL_ROWS else 1
+        with ThreadPoolExecutor(max_workers=min(default_workers(), threads)) as pool:
             encoding_users = pool.submit(_encode, frame["user_id"], user_map)
             i_codes, imap = _encode(frame["item_id"], item_map)
             u_codes, umap = encoding_users.result()
@@ -277,8 +281,9 @@ def _aggregate(
     """One row per (user, item): the latest rating for explicit data, summed values for implicit.
 
     Implicit rows keep the latest timestamp and the event of the latest event (``events``:
-    any per-row array, e.g. codes). Only the duplicated rows are sorted, so duplicate-free
-    data costs one hash pass. Returns int32 users and items, float32 values (sums in float64).
+    any per-row array, e.g. codes). Duplicates are found by one argsort of the pair keys, and
+    only the duplicated rows are sorted by time. Returns int32 users and items, float32 values
+    (sums in float64).
     """
     dup = _duplicated(users.astype(np.int64) * max(n_items, 1) + items)
     users, items = users.astype(np.int32, copy=False), items.astype(np.int32, copy=False)
