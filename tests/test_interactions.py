@@ -80,3 +80,47 @@ def test_aggregation_matches_pandas_reference(explicit: bool) -> None:
     got = inter.to_frame().set_index(["user_id", "item_id"])["value"].sort_index()
     assert len(got) == len(ref)
     np.testing.assert_allclose(got.to_numpy(), ref.sort_index().to_numpy())
+
+
+def test_id_maps_sort_ids_by_code_point_with_or_without_nul_characters() -> None:
+    ids = ["b", "a", "é", "Z", "10", "9", "ä", "\U0001f600", "z", "a"]
+    inter = Interactions.from_frame(
+        pd.DataFrame({"user_id": ids, "item_id": ids, "value": 1.0, "timestamp": 0})
+    )
+    assert inter.user_map.ids.tolist() == sorted(set(ids))  # the Arrow sort path
+    assert inter.users.dtype == np.int32 and inter.values.dtype == np.float32
+    with_nul = [*ids, "a\x00"]  # numpy's order (the fallback) keeps first-seen order there
+    inter = Interactions.from_frame(
+        pd.DataFrame({"user_id": with_nul, "item_id": "x", "value": 1.0, "timestamp": 0})
+    )
+    assert inter.user_map.ids.tolist() == ["10", "9", "Z", "a", "a\x00", "b", "z", "ä", "é", "😀"]
+    assert set(inter.user_map.to_ids(inter.users)) == set(with_nul)
+
+
+def test_events_keep_the_latest_event_type_per_pair() -> None:
+    raw = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u1"],
+            "item_id": ["a", "a", "a", "b"],
+            "value": [1.0, 5.0, 3.0, 1.0],
+            "timestamp": [1, 9, 2, 3],
+            "event": ["view", "purchase", "cart", "view"],
+        }
+    )
+    inter = Interactions.from_frame(raw)
+    got = {
+        (u, i): (e, v)
+        for u, i, e, v in zip(
+            inter.user_map.to_ids(inter.users),
+            inter.item_map.to_ids(inter.items),
+            inter.events.tolist(),
+            inter.values.tolist(),
+            strict=True,
+        )
+    }
+    assert got == {
+        ("u1", "a"): ("purchase", 6.0),
+        ("u2", "a"): ("cart", 3.0),
+        ("u1", "b"): ("view", 1.0),
+    }
+    assert inter.events.dtype == object

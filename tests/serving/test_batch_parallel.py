@@ -51,3 +51,44 @@ def test_model_recommend_threads_match_one_thread(shop: Shop) -> None:
     many = model.recommend(users, 10, batch_size=64, workers=3)
     np.testing.assert_array_equal(one[0], many[0])
     np.testing.assert_array_equal(one[1], many[1])
+
+
+def test_cache_rows_keeps_a_chunk_in_cache_within_bounds() -> None:
+    from nextbuy.parallel import CHUNK_SCORES, cache_rows
+
+    assert cache_rows(50_000, 2048) == CHUNK_SCORES // 50_000  # 62 rows of 50,000 scores
+    assert cache_rows(100, 2048) == 2048  # capped by the caller's batch size
+    assert cache_rows(10_000_000, 2048) == 16  # never thinner than 16 rows
+    assert cache_rows(10_000_000, 8) == 8  # unless the caller asks for fewer
+
+
+def test_row_pairs_match_scipy_rows_nonzero() -> None:
+    import scipy.sparse as sp
+
+    from nextbuy.models.common import row_pairs, rows_of
+
+    m = sp.random(50, 30, density=0.2, format="csr", random_state=1, dtype=np.float32)
+    m.data[::5] = 0.0  # explicit zeros are not seen items (scipy's nonzero skips them)
+    users = np.array([3, -1, 49, 3, 50, 0, 17])  # repeats and unknown users (no entries)
+    r, c = row_pairs(m, users)
+    er, ec = rows_of(m, users).nonzero()
+    assert sorted(zip(r.tolist(), c.tolist(), strict=True)) == sorted(
+        zip(er.tolist(), ec.tolist(), strict=True)
+    )
+    assert len(r) == len(er) > 0
+
+
+def test_model_recommend_per_user_exclusions_threads_match_one_thread(shop: Shop) -> None:
+    import scipy.sparse as sp
+
+    model = shop.artifact("als").model
+    users = np.arange(model.n_users_)
+    out = sp.random(model.n_users_, model.n_items_, density=0.05, format="csr", random_state=2)
+    one = model.recommend(users, 10, batch_size=32, workers=1, exclude=out)
+    many = model.recommend(users, 10, batch_size=32, workers=3, exclude=out)
+    np.testing.assert_array_equal(one[0], many[0])
+    np.testing.assert_array_equal(one[1], many[1])
+    r, c = out.nonzero()
+    assert len(r) > 0
+    picked = set(zip(np.repeat(users, 10).tolist(), one[0].ravel().tolist(), strict=True))
+    assert picked.isdisjoint(zip(r.tolist(), c.tolist(), strict=True))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from nextbuy.errors import DataError
 
@@ -26,6 +27,14 @@ class IdMap:
             dup = index[index.duplicated()][0]
             raise DataError(f"IdMap: duplicate ID {dup!r}")
         self._index = index
+
+    @classmethod
+    def from_distinct(cls, ids: pa.Array) -> IdMap:
+        """A map over an Arrow string array already known to hold distinct values (an Arrow
+        dictionary): no Python objects built, no uniqueness check; equal to ``IdMap(ids)``."""
+        new = cls.__new__(cls)
+        new._index = pd.Index(ids.to_pandas())
+        return new
 
     @property
     def ids(self) -> np.ndarray:

@@ -73,7 +73,9 @@ def read_plain_table(
         sep = "\t" if fmt == "tsv" else delimiter
         if all_text:
             strings += peek_columns(path, "tsv" if fmt == "tsv" else "csv")
-        return _read_csv(path, sep, strings, encoding)
+        frame = _read_csv(path, sep, strings, encoding)
+        release_arrow_memory()
+        return frame
     if fmt == "parquet":
         try:
             frame = pd.read_parquet(path)
@@ -85,7 +87,18 @@ def read_plain_table(
         frame = _read_excel(path, strings)
     if all_text:
         frame = frame.apply(lambda col: col.where(col.isna(), col.astype("str")).astype("str"))
+    release_arrow_memory()
     return frame
+
+
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator keeps after a read back to the system.
+
+    Decoding a file frees its buffers into Arrow's pool (mimalloc/jemalloc), which keeps
+    them; numpy and pandas allocate elsewhere, so without this the next steps of data
+    preparation stack on top (about 65 MiB of 2M-interaction Parquet).
+    """
+    pa.default_memory_pool().release_unused()
 
 
 # --------------------------------------------------------------------------- format helpers

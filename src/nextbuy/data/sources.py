@@ -16,7 +16,12 @@ from nextbuy.data.columns import DEFAULT_EVENT_WEIGHTS, ColumnMap, canonical_fra
 from nextbuy.data.dataset import Dataset
 from nextbuy.data.feedback import feedback_line
 from nextbuy.data.movielens import is_movielens_header, read_movielens
-from nextbuy.data.readers import peek_columns, read_plain_table, resolve_format
+from nextbuy.data.readers import (
+    peek_columns,
+    read_plain_table,
+    release_arrow_memory,
+    resolve_format,
+)
 from nextbuy.data.retail import RETAIL_COLUMNS, is_retail_header, read_retail
 from nextbuy.errors import DataError
 
@@ -80,6 +85,8 @@ def read_interactions(
     string_cols = [columns.user, columns.item, columns.event or "event"]
     raw = read_plain_table(path, fmt, string_columns=string_cols)
     frame, choice = canonical_frame(raw, columns, str(path), event_weights)
+    del raw  # the canonical frame holds what is needed (Arrow strings are shared, not copied)
+    release_arrow_memory()
     scale = columns.scale if choice.explicit else None
     feedback = feedback_line(choice, frame["value"].to_numpy(), scale)
     return Dataset(frame, choice.explicit, str(path), feedback=feedback, rating_scale=scale)

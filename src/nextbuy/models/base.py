@@ -13,10 +13,10 @@ from typing_extensions import Self
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, ConfigError, UnsupportedOperation
-from nextbuy.models.common import as_csr, jsonable, rows_of
+from nextbuy.models.common import as_csr, jsonable, row_pairs, rows_of
 from nextbuy.models.defaults import DataShape, auto_names, resolve
 from nextbuy.models.params import Hyperparameters, untyped
-from nextbuy.parallel import map_chunks
+from nextbuy.parallel import cache_rows, map_chunks
 from nextbuy.retrieval import cosine_neighbours, topk
 
 #: Learned state a model hands to :meth:`Recommender.save`: dense arrays and CSR matrices only.
@@ -199,6 +199,12 @@ class Recommender:
         assert self.user_items_ is not None
         return rows_of(self.user_items_, users)
 
+    def _seen_pairs(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position, item) of every training interaction of ``users`` (unknown: none)."""
+        self._check_fitted()
+        assert self.user_items_ is not None
+        return row_pairs(self.user_items_, users)
+
     def recommend(
         self,
         users: np.ndarray | list[int],
@@ -246,19 +252,17 @@ class Recommender:
             if blocked is not None:
                 scores[:, blocked] = -np.inf
             if exclude_seen:
-                r, c = (self._training_rows(batch) if part is None else part).nonzero()
+                r, c = self._seen_pairs(batch) if part is None else part.nonzero()
                 scores[r, c] = -np.inf
             if per_user is not None:
-                r, c = rows_of(per_user, batch).nonzero()
+                r, c = row_pairs(per_user, batch)
                 scores[r, c] = -np.inf
             ids, vals = topk(scores, k_eff)
             out_ids[start : start + len(batch), :k_eff] = ids
             out_scores[start : start + len(batch), :k_eff] = vals
 
-        # at most 32M scores (128 MiB) per chunk: several chunks are in flight at once
-        map_chunks(
-            chunk, len(users), min(batch_size, max(64, (1 << 25) // max(n_items, 1))), workers
-        )
+        # chunks small enough for their scores to stay in cache (at most batch_size users)
+        map_chunks(chunk, len(users), cache_rows(n_items, batch_size), workers)
         out_ids[~np.isfinite(out_scores)] = -1
         out_scores[out_ids < 0] = -np.inf
         return out_ids, out_scores

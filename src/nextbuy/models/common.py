@@ -54,6 +54,28 @@ def rows_of(matrix: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(known.astype(np.float32)) @ rows)
 
 
+def row_pairs(matrix: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero entries of ``users``' rows as (position in ``users``, column) arrays.
+
+    What ``rows_of(matrix, users).nonzero()`` gives (explicit zeros left out too), read
+    straight from ``indptr`` / ``indices`` without scipy's row indexing; users outside the
+    matrix's rows have none.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    known = (users >= 0) & (users < matrix.shape[0])
+    safe = np.where(known, users, 0)
+    starts = matrix.indptr[safe].astype(np.int64)
+    lengths = np.where(known, matrix.indptr[safe + 1] - starts, 0)
+    total = int(lengths.sum())
+    rows = np.repeat(np.arange(len(users)), lengths)
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    at = np.repeat(starts, lengths) + offsets
+    nonzero = matrix.data[at] != 0
+    if nonzero.all():
+        return rows, matrix.indices[at]
+    return rows[nonzero], matrix.indices[at[nonzero]]
+
+
 def one_row(history: sp.spmatrix, n_items: int) -> sp.csr_matrix:
     """``history`` as a 1 x n_items CSR (the one user an explanation is about)."""
     row = sp.csr_matrix(history)

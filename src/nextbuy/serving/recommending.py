@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.models.sequences import session_row
-from nextbuy.parallel import map_chunks
+from nextbuy.parallel import cache_rows, map_chunks
 from nextbuy.serving import answers, approximate, ranking
 from nextbuy.serving.catalog import item_indices
 from nextbuy.serving.history import UserHistory
@@ -25,7 +25,7 @@ from nextbuy.serving.reasons import reasons
 from nextbuy.serving.scoring import Resolved, resolve, score_rows
 from nextbuy.serving.snapshot import Snapshot
 
-#: Users scored together in a batch: bounds the dense score block to 256 x n_items floats.
+#: Most users scored together in a batch chunk (fewer for long rows: ``parallel.cache_rows``).
 BATCH_CHUNK = 256
 FALLBACK_NOTE = "popular items: the model knows nothing of this user yet"
 
@@ -157,7 +157,7 @@ def batch_arrays(
         pairs = ranking.seen_pairs(snapshot, users[rows]) if options.exclude_seen else None
         put(rows, *ranking.rank(snapshot, scores, options, k, pairs))
 
-    map_chunks(score_chunk, len(trained), BATCH_CHUNK, workers)
+    map_chunks(score_chunk, len(trained), cache_rows(snapshot.n_total, BATCH_CHUNK), workers)
     with_history = np.flatnonzero(online)
     plans = [plan(snapshot, user_ids[i], histories[i], options) for i in with_history.tolist()]
     scorable = [j for j, p in enumerate(plans) if not p.fallback]
