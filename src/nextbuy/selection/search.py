@@ -5,14 +5,16 @@ Round 0 fits every family's defaults. Each later round keeps the better half of 
 setting one parameter at a time, following a direction while it helps; steps shrink every
 round. Trials are skipped by their *estimated* cost against the budget, so which trials run
 does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
-is the one remaining dependence on machine load. The best 2-5 families are then blended.
+is the one remaining dependence on machine load. The best 2-5 families are then blended,
+their weights chosen on the mean over up to :data:`FOLDS` validation slices (the extra
+slices, carved with other seeds, are budgeted up front: the rounds leave them room).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,10 @@ FAMILY_SHARE = 0.5
 BLEND_SHARE = 0.35
 #: At most this many rounds after the defaults; families kept searching; families blended.
 MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
+#: Validation slices the blend's weights are chosen on (the first one plus re-carved ones).
+FOLDS = 3
+#: Largest number of score cells (users x items x members x folds) a blend search holds.
+MAX_BLEND_CELLS = 100_000_000
 
 
 @dataclass
@@ -65,6 +71,8 @@ class SearchState:
     models: dict[str, Recommender] = field(default_factory=dict)  # best fitted per family
     not_run: int = 0
     update: Any = None
+    reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
+    refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
 
     def refit_allowance(self) -> float:
         """Estimated seconds a final refit may take: the reserve, or what the search left."""
@@ -76,7 +84,7 @@ class SearchState:
             return math.inf
         if time.perf_counter() - self.started > self.budget:
             return 0.0
-        return self.budget - self.spent
+        return self.budget - self.spent - self.reserve
 
 
 def run_search(
@@ -87,11 +95,14 @@ def run_search(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     skipped: Mapping[str, str] | None = None,
     show_progress: bool = False,
+    refold: Callable[[int], Validator] | None = None,
 ) -> tuple[Leaderboard, str, dict[str, Any]]:
     """Search ``families`` on ``validator`` within ``budget`` s (0 = defaults only).
 
-    Returns the leaderboard and the winner's (registry name, parameters): a family, or
-    ``blend`` with ``components`` and ``weights``.
+    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights; None
+    when the slice cannot change with the seed (temporal splits). Returns the leaderboard
+    and the winner's (registry name, parameters): a family, or ``blend`` with
+    ``components`` and ``weights``.
     """
     overrides = overrides or {}
     board = Leaderboard(validator.metric, validator.higher_is_better)
@@ -105,6 +116,7 @@ def run_search(
         total=math.inf if budget <= 0 else budget,
         defaults={f: space.family_defaults(f, overrides.get(f)) for f in families},
         board=board,
+        refold=refold,
     )
     for family, reason in (skipped or {}).items():
         board.add(Trial(len(board.trials), family, {}, status=SKIPPED, reason=reason))
@@ -114,7 +126,9 @@ def run_search(
             _defaults_trial(state, family)
         if budget > 0:
             _recalibrate(state)
+            state.reserve = _fold_reserve(state)
             _rounds(state, families)
+            state.reserve = 0.0
             if validator.higher_is_better:
                 _blend(state)
     if state.not_run:
@@ -260,13 +274,68 @@ def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
     return (now - start) * (nxt - now) > 0
 
 
+def _blend_members(state: SearchState) -> list[Trial]:
+    """The best trial of each of the top 2-5 families that may blend (fitted, not popularity)."""
+    top = [
+        t
+        for t in state.board.best_per_family()
+        if t.family != "popularity" and t.family in state.models
+    ]
+    return top[:BLEND_MEMBERS]
+
+
+def _fold_count(state: SearchState, members: int) -> int:
+    """Folds the blend search may hold in memory (at least the first)."""
+    cells = len(state.validator.users) * state.stats.n_items * max(members, 1)
+    return max(1, min(FOLDS, MAX_BLEND_CELLS // max(cells, 1)))
+
+
+def _fold_reserve(state: SearchState) -> float:
+    """Estimated seconds to refit the likely blend members on the extra folds."""
+    if state.refold is None or not state.validator.higher_is_better:
+        return 0.0
+    top = _blend_members(state)
+    if len(top) < 2:
+        return 0.0
+    n_eval = len(state.validator.users)
+    per_fold = sum(trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in top)
+    return (_fold_count(state, len(top)) - 1) * per_fold
+
+
+def _fold_scores(
+    state: SearchState, top: list[Trial]
+) -> tuple[list[Validator], dict[str, list[np.ndarray]]]:
+    """The members' standardized score rows on the first fold and on each extra fold the
+    budget (estimated costs) and memory allow; a fold whose fit fails is left out."""
+    v = state.validator
+    validators = [v]
+    rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
+    for fold in range(1, _fold_count(state, len(top))):
+        n_eval = len(v.users)
+        costs = [trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in top]
+        if state.refold is None or sum(costs) > state.remaining():
+            break
+        other = state.refold(fold)
+        state.spent += sum(costs)
+        try:
+            scored = {
+                t.family: standardize(
+                    other.scores(registry.create(t.family, **t.params).fit(other.fit_part))
+                )
+                for t in top
+            }
+        except (NextBuyError, ValueError, FloatingPointError, MemoryError, np.linalg.LinAlgError):
+            break
+        validators.append(other)
+        for family, z in scored.items():
+            rows[family].append(z)
+    return validators, rows
+
+
 def _blend(state: SearchState) -> None:
     """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
-    board, v = state.board, state.validator
-    top = [
-        t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
-    ]
-    top = top[:BLEND_MEMBERS]
+    board = state.board
+    top = _blend_members(state)
     if len(top) < 2:
         return
     refit = sum(fit_seconds(t.family, t.params, state.full_stats) for t in top) / state.speed
@@ -274,20 +343,26 @@ def _blend(state: SearchState) -> None:
         board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
         return
     start = time.perf_counter()
-    members = {t.family: standardize(v.scores(state.models[t.family])) for t in top}
-    result = search_blend(members, {t.family: t.value for t in top}, v)
+    validators, rows = _fold_scores(state, top)
+    result = search_blend(rows, validators)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
     }
-    trial = Trial(len(board.trials), "blend", params, value=result.value,
+    trial = Trial(len(board.trials), "blend", params, value=result.first,
                   fit_seconds=sum(t.fit_seconds for t in top) + time.perf_counter() - start,
                   changed={"weights": result.weights}, round=MAX_ROUNDS)  # fmt: skip
+    folds = f"mean of {result.folds} validation slices" if result.folds > 1 else "validation"
     if not result.kept:
         trial.status = SKIPPED
         trial.reason = (
-            f"blend {result.value:.4f} does not beat its best member {result.best_member} "
-            f"({result.best_member_value:.4f})"
+            f"blend {result.value:.4f} ({folds}; {result.first:.4f} on the first) does not "
+            f"beat its best member {result.best_member} ({result.best_member_value:.4f})"
+        )
+    elif result.folds > 1:
+        board.notes.append(
+            f"blend weights chosen on the {folds}: {result.value:.4f}, against "
+            f"{result.best_member_value:.4f} for {result.best_member} alone"
         )
     board.add(trial)
     state.update(trial, board.best())

@@ -1,0 +1,100 @@
+"""Learned blends over several validation slices: the objective is their mean, kept honestly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nextbuy.data.interactions import Interactions
+from nextbuy.models import registry
+from nextbuy.models.blend import standardize
+from nextbuy.selection.blend_search import search_blend
+from nextbuy.selection.search import _fold_count, run_search
+from nextbuy.selection.validation import Validator
+
+
+@pytest.fixture(scope="module")
+def shop(shop_dir: Path) -> Interactions:
+    frame = pd.read_csv(shop_dir / "interactions.csv", dtype={"user_id": str, "item_id": str})
+    return Interactions.from_frame(frame)
+
+
+@pytest.fixture(scope="module")
+def folds(shop: Interactions) -> tuple[list[Validator], dict[str, list[np.ndarray]]]:
+    validators = [Validator.build(shop, "ndcg@10", "user", seed=s) for s in (42, 43)]
+    rows: dict[str, list[np.ndarray]] = {"ials": [], "ease": [], "popularity": []}
+    for v in validators:
+        for family in rows:
+            rows[family].append(standardize(v.scores(registry.create(family).fit(v.fit_part))))
+    return validators, rows
+
+
+def test_blend_objective_is_the_mean_over_folds(
+    folds: tuple[list[Validator], dict[str, list[np.ndarray]]],
+) -> None:
+    validators, rows = folds
+    result = search_blend(rows, validators)
+    assert result.folds == 2
+    per_fold = []
+    for fold, v in enumerate(validators):
+        total = sum(np.float32(w) * rows[name][fold] for name, w in result.weights.items())
+        per_fold.append(v.value_of_scores(np.asarray(total, dtype=np.float32)))
+    assert result.value == pytest.approx(np.mean(per_fold), abs=1e-6)
+    assert result.first == pytest.approx(per_fold[0], abs=1e-6)
+    alone = {n: np.mean([v.value_of_scores(rows[n][i].copy()) for i, v in enumerate(validators)])
+             for n in rows}  # fmt: skip
+    assert result.best_member == max(alone, key=alone.__getitem__)
+    assert result.value >= alone[result.best_member] - 1e-9  # never worse than its lead
+    assert max(result.weights.values()) == 1.0
+    assert result.kept == (
+        len(result.weights) > 1
+        and result.value > result.best_member_value
+        and result.first > result.best_member_first
+    )
+
+
+def test_blend_search_refuses_ragged_folds(
+    folds: tuple[list[Validator], dict[str, list[np.ndarray]]],
+) -> None:
+    validators, rows = folds
+    with pytest.raises(ValueError, match="each of the 2 folds"):
+        search_blend({"ials": rows["ials"][:1], "ease": rows["ease"]}, validators)
+    with pytest.raises(ValueError, match="at least one member"):
+        search_blend({}, validators)
+
+
+def test_search_reserves_and_uses_extra_folds_for_the_blend(shop: Interactions) -> None:
+    v = Validator.build(shop, "ndcg@10", "user", seed=42)
+    carved: list[int] = []
+
+    def refold(fold: int) -> Validator:
+        carved.append(fold)
+        return Validator.build(shop, "ndcg@10", "user", seed=42 + fold)
+
+    from nextbuy.selection.budget import DataStats
+
+    families = ["popularity", "itemknn", "ease", "ials"]
+    board, name, params = run_search(v, DataStats.of(shop), families, 60.0, refold=refold)
+    blends = [t for t in board.trials if t.family == "blend"]
+    assert len(blends) == 1 and carved == [1, 2]  # the small shop affords all three slices
+    assert any("mean of 3 validation slices" in n for n in board.notes + [blends[0].reason])
+    if name == "blend":
+        assert set(params["weights"]) <= set(families) and "popularity" not in params["weights"]
+
+
+def test_fold_count_is_bounded_by_memory(shop: Interactions) -> None:
+    from types import SimpleNamespace
+
+    from nextbuy.selection import search
+
+    v = Validator.build(shop, "ndcg@10", "user", seed=42)
+    state = SimpleNamespace(validator=v, stats=SimpleNamespace(n_items=shop.n_items))
+    assert _fold_count(state, 5) == search.FOLDS  # type: ignore[arg-type]
+    per_member = search.MAX_BLEND_CELLS // (5 * len(v.users))  # items at the memory bound
+    state.stats.n_items = per_member // 2
+    assert _fold_count(state, 5) == 2  # type: ignore[arg-type]
+    state.stats.n_items = per_member + 1
+    assert _fold_count(state, 5) == 1  # type: ignore[arg-type]
