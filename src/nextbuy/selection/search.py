@@ -79,12 +79,25 @@ class SearchState:
         return max(self.total * REFIT_SHARE, self.total - self.spent)
 
     def remaining(self) -> float:
-        """Estimated seconds left (the wall-clock guard ends the search at the budget too)."""
+        """Estimated seconds left, less the reserve (0 once the wall clock, with the reserve
+        scaled as estimates have been running behind, reaches the budget)."""
         if math.isinf(self.budget):
             return math.inf
-        if time.perf_counter() - self.started > self.budget:
+        if not self.affords(0.0):
             return 0.0
-        return self.budget - self.spent - self.reserve
+        return max(self.budget - self.spent - self.reserve, 0.0)
+
+    def affords(self, cost: float) -> bool:
+        """True when a trial estimated at ``cost`` s fits the budget left after the reserve,
+        by the estimates and by the wall clock (estimates scaled by how far behind they ran)."""
+        if math.isinf(self.budget):
+            return True
+        elapsed = time.perf_counter() - self.started
+        drift = max(1.0, elapsed / max(self.spent, 1e-9))
+        return (
+            cost <= self.budget - self.spent - self.reserve
+            and elapsed + (cost + self.reserve) * drift <= self.budget
+        )
 
 
 def run_search(
@@ -246,7 +259,7 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
             current = move
             for _ in range(4):  # follow a direction while it keeps improving
                 estimate = trial_seconds(family, current, state.stats, len(v.users), state.speed)
-                if estimate > state.remaining():
+                if not state.affords(estimate):
                     state.not_run += 1
                     break
                 trial = _trial(state, family, current, round_, estimate)
@@ -291,10 +304,11 @@ def _fold_count(state: SearchState, members: int) -> int:
 
 
 def _fold_reserve(state: SearchState) -> float:
-    """Estimated seconds to refit the likely blend members on the extra folds."""
+    """Estimated seconds to refit the likely blend members (the top :data:`KEEP` families'
+    defaults) on the extra folds."""
     if state.refold is None or not state.validator.higher_is_better:
         return 0.0
-    top = _blend_members(state)
+    top = _blend_members(state)[:KEEP]
     if len(top) < 2:
         return 0.0
     n_eval = len(state.validator.users)
@@ -302,18 +316,20 @@ def _fold_reserve(state: SearchState) -> float:
     return (_fold_count(state, len(top)) - 1) * per_fold
 
 
-def _fold_scores(
-    state: SearchState, top: list[Trial]
-) -> tuple[list[Validator], dict[str, list[np.ndarray]]]:
-    """The members' standardized score rows on the first fold and on each extra fold the
-    budget (estimated costs) and memory allow; a fold whose fit fails is left out."""
+def _more_folds(
+    state: SearchState, members: list[Trial], rows: dict[str, list[np.ndarray]]
+) -> list[Validator]:
+    """Append the ``members``' standardized score rows on each extra fold the budget
+    (estimated costs) and memory allow to ``rows``; the folds used, the first included. A
+    fold whose fit fails is left out, and ends the extra folds."""
     v = state.validator
     validators = [v]
-    rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
-    for fold in range(1, _fold_count(state, len(top))):
-        n_eval = len(v.users)
-        costs = [trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in top]
-        if state.refold is None or sum(costs) > state.remaining():
+    n_eval = len(v.users)
+    for fold in range(1, _fold_count(state, len(members))):
+        costs = [
+            trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in members
+        ]
+        if state.refold is None or not state.affords(sum(costs)):
             break
         other = state.refold(fold)
         state.spent += sum(costs)
@@ -322,14 +338,14 @@ def _fold_scores(
                 t.family: standardize(
                     other.scores(registry.create(t.family, **t.params).fit(other.fit_part))
                 )
-                for t in top
+                for t in members
             }
         except (NextBuyError, ValueError, FloatingPointError, MemoryError, np.linalg.LinAlgError):
             break
         validators.append(other)
         for family, z in scored.items():
             rows[family].append(z)
-    return validators, rows
+    return validators
 
 
 def _blend(state: SearchState) -> None:
@@ -343,8 +359,15 @@ def _blend(state: SearchState) -> None:
         board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
         return
     start = time.perf_counter()
-    validators, rows = _fold_scores(state, top)
-    result = search_blend(rows, validators)
+    v = state.validator
+    rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
+    result = search_blend(rows, [v])  # members chosen on the first slice ...
+    chosen = [t for t in top if t.family in result.weights]
+    if len(chosen) > 1:  # ... their weights on the mean of every slice the budget allows
+        rows = {t.family: rows[t.family] for t in chosen}
+        validators = _more_folds(state, chosen, rows)
+        if len(validators) > 1:
+            result = search_blend(rows, validators)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
