@@ -101,3 +101,21 @@ def test_fold_count_is_bounded_by_memory(shop: Interactions) -> None:
     assert _fold_count(state, 5) == 2  # type: ignore[arg-type]
     state.stats.n_items = per_member + 1
     assert _fold_count(state, 5) == 1  # type: ignore[arg-type]
+
+
+def test_a_member_too_costly_to_refit_is_left_out_not_the_blend() -> None:
+    from types import SimpleNamespace
+
+    from nextbuy.selection.budget import DataStats, fit_seconds
+    from nextbuy.selection.leaderboard import Trial
+    from nextbuy.selection.search import _affordable
+
+    stats = DataStats(n_users=2000, n_items=20000, nnz=100_000, user_pairs=1e8, item_pairs=1e7)
+    top = [Trial(0, "ials", {"factors": 64}), Trial(1, "ease", {}), Trial(2, "als", {})]
+    costs = {t.family: fit_seconds(t.family, t.params, stats) for t in top}
+    assert costs["ease"] > 24 > 1.3 * (costs["ials"] + costs["als"])  # EASE: items^3
+    state = SimpleNamespace(full_stats=stats, speed=1.0, total=120.0, refit_allowance=lambda: 24.0)
+    kept = _affordable(state, top)  # type: ignore[arg-type]
+    assert [t.family for t in kept] == ["ials", "als"]
+    state.total = 1e6
+    assert [t.family for t in _affordable(state, top)] == ["ials", "ease", "als"]  # type: ignore[arg-type]

@@ -348,15 +348,31 @@ def _more_folds(
     return validators
 
 
+def _affordable(state: SearchState, top: list[Trial]) -> list[Trial]:
+    """The members (best first) that join while refitting all of them on the whole training
+    data fits the refit allowance: a costly member is left out, not the whole blend."""
+    allowance = max(state.refit_allowance(), BLEND_SHARE * state.total)
+    affordable, refit = [], 0.0
+    for t in top:
+        cost = fit_seconds(t.family, t.params, state.full_stats) / state.speed
+        if (refit + cost) * 1.3 <= allowance:
+            affordable.append(t)
+            refit += cost
+    return affordable
+
+
 def _blend(state: SearchState) -> None:
     """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
     board = state.board
     top = _blend_members(state)
     if len(top) < 2:
         return
-    refit = sum(fit_seconds(t.family, t.params, state.full_stats) for t in top) / state.speed
-    if refit * 1.3 > max(state.refit_allowance(), BLEND_SHARE * state.total):
-        board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
+    affordable = _affordable(state, top)
+    if len(affordable) < len(top):
+        left = ", ".join(t.family for t in top if t not in affordable)
+        board.notes.append(f"not blended (refitting them too would exceed the budget): {left}")
+    top = affordable
+    if len(top) < 2:
         return
     start = time.perf_counter()
     v = state.validator
