@@ -119,3 +119,31 @@ def test_a_member_too_costly_to_refit_is_left_out_not_the_blend() -> None:
     assert [t.family for t in kept] == ["ials", "als"]
     state.total = 1e6
     assert [t.family for t in _affordable(state, top)] == ["ials", "ease", "als"]  # type: ignore[arg-type]
+
+
+def test_defaults_round_trusts_the_fits_it_has_seen_over_the_calibration() -> None:
+    import scipy.sparse as sp
+
+    from nextbuy.selection import space
+    from nextbuy.selection.budget import DataStats
+    from nextbuy.selection.leaderboard import COMPLETE, Leaderboard
+    from nextbuy.selection.search import SearchState, _defaults_trial
+
+    rng = np.random.default_rng(0)  # big enough that EASE takes a measurable time (> 0.05 s)
+    users, items = rng.integers(0, 3000, 60_000), np.minimum(rng.zipf(1.2, 60_000) - 1, 1499)
+    csr = sp.csr_matrix((np.ones(60_000, dtype=np.float32), (users, items)), shape=(3000, 1500))
+    csr.data[:] = 1.0
+    data = Interactions.from_csr(csr)
+    v = Validator.build(data, "ndcg@10", "user", seed=42)
+    families = ["ease", "ials"]
+    state = SearchState(
+        validator=v, stats=DataStats.of(v.fit_part), full_stats=DataStats.of(data), speed=1.0,
+        budget=96.0, total=120.0, defaults={f: space.family_defaults(f) for f in families},
+        board=Leaderboard("ndcg@10"), update=lambda trial, best: None,
+    )  # fmt: skip
+    _defaults_trial(state, "ease")
+    assert state.board.trials[0].fit_seconds >= 0.05
+    state.speed = 1 / 65536  # a calibration fit that ran while the machine was swamped
+    _defaults_trial(state, "ials")
+    assert [t.status for t in state.board.trials] == [COMPLETE] * 2
+    assert state.speed > 1 / 1024  # the speed the EASE fit showed

@@ -54,14 +54,24 @@ class BlendResult:
         )
 
 
+def evaluations(members: int, start: bool = False, refine: Sequence[float] = REFINE) -> int:
+    """Upper bound on the blend values :func:`search_blend` computes per fold (its cost)."""
+    grid = 0 if start else (members - 1) * len(GRID)
+    return members + grid + 2 * len(refine) * members + 1
+
+
 def search_blend(
     members: Mapping[str, Sequence[np.ndarray]],
     validators: Sequence[Validator],
+    start: Mapping[str, float] | None = None,
+    refine: Sequence[float] = REFINE,
 ) -> BlendResult:
     """Best weights for ``members`` (family -> per-user z-scored validation score rows, one per
     fold of ``validators``, see :func:`~nextbuy.models.blend.standardize`).
 
-    The member with the best mean value leads. Only higher-is-better metrics blend.
+    The member with the best mean value leads and the others join one by one by a grid over
+    their weight; with ``start`` (weights found earlier, say on one fold) the search only
+    refines those. Only higher-is-better metrics blend.
     """
     if not members or not validators:
         raise ValueError("search_blend needs at least one member and one validation fold")
@@ -83,7 +93,10 @@ def search_blend(
     names = sorted(members, key=lambda n: -float(np.mean(alone[n])))
     best = names[0]
     weights, current = {best: 1.0}, float(np.mean(alone[best]))
-    for name in names[1:]:  # add members one at a time, each by a grid over its weight
+    if start:
+        weights = {k: float(w) for k, w in start.items() if w > 0 and k in members}
+        current = float(np.mean(per_fold(weights)))
+    for name in [] if start else names[1:]:  # members join one at a time, by a grid
         scale = sum(weights.values())
         trial_best, trial_weights = current, weights
         for ratio in GRID:
@@ -92,7 +105,7 @@ def search_blend(
             if value > trial_best:
                 trial_best, trial_weights = value, candidate
         current, weights = trial_best, trial_weights
-    for factor in REFINE:  # refine: each weight x/÷ factor while it helps
+    for factor in refine:  # refine: each weight x/÷ factor while it helps
         for name in list(weights):
             for f in (factor, 1 / factor):
                 candidate = {**weights, name: weights[name] * f}

@@ -28,13 +28,14 @@ from nextbuy.models.base import Recommender
 from nextbuy.models.blend import standardize
 from nextbuy.progress import console
 from nextbuy.selection import space
-from nextbuy.selection.blend_search import search_blend
+from nextbuy.selection.blend_search import evaluations, search_blend
 from nextbuy.selection.budget import (
     DataStats,
     fit_seconds,
     measure_speed,
     observed_speed,
     reference_seconds,
+    score_seconds,
     trial_seconds,
 )
 from nextbuy.selection.leaderboard import COMPLETE, FAILED, SKIPPED, Leaderboard, Trial
@@ -52,6 +53,8 @@ MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
 FOLDS = 3
 #: Largest number of score cells (users x items x members x folds) a blend search holds.
 MAX_BLEND_CELLS = 100_000_000
+#: Weight refinement on the first slice alone (the slices' mean refines further).
+FIRST_REFINE = (1.5,)
 
 
 @dataclass
@@ -157,6 +160,11 @@ def run_search(
 
 
 def _defaults_trial(state: SearchState, family: str) -> None:
+    """Fit ``family``'s defaults unless its estimated cost (at the speed the earlier default
+    fits showed, else the calibration's) exceeds its share of the budget."""
+    if not math.isinf(state.budget):
+        observed, _ = _observed(state)  # a tiny calibration fit under load can be far off
+        state.speed = state.speed if observed is None else observed
     params = state.defaults[family]
     reason = space.cannot_fit(family, params, state.full_stats)
     estimate = trial_seconds(family, params, state.stats, len(state.validator.users), state.speed)
@@ -212,16 +220,21 @@ def _trial(
     return trial
 
 
+def _observed(state: SearchState) -> tuple[float | None, list[float]]:
+    """(speed from the fits so far or None, their reference-speed estimates)."""
+    done = [t for t in state.board.trials if t.status == COMPLETE]
+    v = state.validator
+    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
+    return observed_speed(estimated, [t.fit_seconds for t in done]), estimated
+
+
 def _recalibrate(state: SearchState) -> None:
     """Re-estimate the machine's speed from the defaults' real fit times (a power of two).
 
     The later trials' estimates (and so which of them fit the budget) use it: it depends on
     the load only through that rounding.
     """
-    done = [t for t in state.board.trials if t.status == COMPLETE]
-    v = state.validator
-    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
-    speed = observed_speed(estimated, [t.fit_seconds for t in done])
+    speed, estimated = _observed(state)
     if speed is not None:
         state.speed = speed
         state.spent = sum(1.3 * e / speed + 0.05 for e in estimated)
@@ -313,7 +326,15 @@ def _fold_reserve(state: SearchState) -> float:
         return 0.0
     n_eval = len(state.validator.users)
     per_fold = sum(trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in top)
-    return (_fold_count(state, len(top)) - 1) * per_fold
+    folds = _fold_count(state, len(top))
+    first = evaluations(len(_blend_members(state)), refine=FIRST_REFINE)
+    later = folds * evaluations(len(top), start=True)
+    return (folds - 1) * per_fold + (first + later) * _evaluation_seconds(state)
+
+
+def _evaluation_seconds(state: SearchState) -> float:
+    """Estimated seconds to score one blend of validation score rows (sum, mask, top-k)."""
+    return 1.3 * score_seconds(state.stats, len(state.validator.users)) / state.speed
 
 
 def _more_folds(
@@ -329,7 +350,8 @@ def _more_folds(
         costs = [
             trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in members
         ]
-        if state.refold is None or not state.affords(sum(costs)):
+        search = (fold + 1) * evaluations(len(members), start=True) * _evaluation_seconds(state)
+        if state.refold is None or not state.affords(sum(costs) + search):
             break
         other = state.refold(fold)
         state.spent += sum(costs)
@@ -377,13 +399,13 @@ def _blend(state: SearchState) -> None:
     start = time.perf_counter()
     v = state.validator
     rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
-    result = search_blend(rows, [v])  # members chosen on the first slice ...
+    result = search_blend(rows, [v], refine=FIRST_REFINE)  # members chosen on the first slice
     chosen = [t for t in top if t.family in result.weights]
     if len(chosen) > 1:  # ... their weights on the mean of every slice the budget allows
         rows = {t.family: rows[t.family] for t in chosen}
         validators = _more_folds(state, chosen, rows)
         if len(validators) > 1:
-            result = search_blend(rows, validators)
+            result = search_blend(rows, validators, start=result.weights)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
