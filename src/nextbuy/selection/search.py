@@ -53,6 +53,8 @@ MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
 FOLDS = 3
 #: Largest number of score cells (users x items x members x folds) a blend search holds.
 MAX_BLEND_CELLS = 100_000_000
+#: How far the defaults round lets the speed its own fits show move the calibrated speed.
+SPEED_TRUST = 4.0
 #: Weight refinement on the first slice alone (the slices' mean refines further).
 FIRST_REFINE = (1.5,)
 
@@ -74,6 +76,7 @@ class SearchState:
     models: dict[str, Recommender] = field(default_factory=dict)  # best fitted per family
     not_run: int = 0
     update: Any = None
+    calibrated: float = 1.0  # the speed the calibration fit measured
     reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
     refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
 
@@ -134,6 +137,7 @@ def run_search(
         board=board,
         refold=refold,
     )
+    state.calibrated = state.speed
     for family, reason in (skipped or {}).items():
         board.add(Trial(len(board.trials), family, {}, status=SKIPPED, reason=reason))
     with _progress(show_progress) as update:
@@ -162,9 +166,11 @@ def run_search(
 def _defaults_trial(state: SearchState, family: str) -> None:
     """Fit ``family``'s defaults unless its estimated cost (at the speed the earlier default
     fits showed, else the calibration's) exceeds its share of the budget."""
-    if not math.isinf(state.budget):
-        observed, _ = _observed(state)  # a tiny calibration fit under load can be far off
-        state.speed = state.speed if observed is None else observed
+    if not math.isinf(state.budget):  # a tiny calibration fit under load can be far off, and
+        observed, _ = _observed(state)  # so can one family's cost formula: trust either only
+        if observed is not None:  # within a factor of SPEED_TRUST of the other
+            low, high = state.calibrated / SPEED_TRUST, state.calibrated * SPEED_TRUST
+            state.speed = min(max(observed, low), high)
     params = state.defaults[family]
     reason = space.cannot_fit(family, params, state.full_stats)
     estimate = trial_seconds(family, params, state.stats, len(state.validator.users), state.speed)
