@@ -127,7 +127,7 @@ def test_defaults_round_moves_the_calibrated_speed_towards_its_own_fits() -> Non
     from nextbuy.selection import space
     from nextbuy.selection.budget import DataStats
     from nextbuy.selection.leaderboard import COMPLETE, Leaderboard
-    from nextbuy.selection.search import SearchState, _defaults_trial
+    from nextbuy.selection.search import SearchState, _defaults_trial, _observed
 
     rng = np.random.default_rng(0)  # big enough that EASE takes a measurable time (> 0.05 s)
     users, items = rng.integers(0, 3000, 60_000), np.minimum(rng.zipf(1.2, 60_000) - 1, 1499)
@@ -143,7 +143,8 @@ def test_defaults_round_moves_the_calibrated_speed_towards_its_own_fits() -> Non
     )  # fmt: skip
     _defaults_trial(state, "ease")
     assert state.board.trials[0].fit_seconds >= 0.05
-    shown = state.speed  # what the EASE fit showed (the calibration said 1.0)
+    shown = _observed(state)[0]  # the speed the EASE fit showed
+    assert shown is not None
     state.speed = state.calibrated = 1 / 65536  # a calibration fit on a swamped machine
     _defaults_trial(state, "ials")
     assert state.speed == min(shown, 4 / 65536)  # moved towards the fits, by 4x at most
