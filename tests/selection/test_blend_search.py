@@ -114,10 +114,17 @@ def test_a_member_too_costly_to_refit_is_left_out_not_the_blend() -> None:
     top = [Trial(0, "ials", {"factors": 64}), Trial(1, "ease", {}), Trial(2, "als", {})]
     costs = {t.family: fit_seconds(t.family, t.params, stats) for t in top}
     assert costs["ease"] > 24 > 1.3 * (costs["ials"] + costs["als"])  # EASE: items^3
-    state = SimpleNamespace(full_stats=stats, speed=1.0, total=120.0, refit_allowance=lambda: 24.0)
+    speeds: dict[str, float] = {}
+    state = SimpleNamespace(
+        full_stats=stats, total=120.0, refit_allowance=lambda: 24.0,
+        speed_of=lambda family: speeds.get(family, 1.0),
+    )  # fmt: skip
     kept = _affordable(state, top)  # type: ignore[arg-type]
     assert [t.family for t in kept] == ["ials", "als"]
     state.total = 1e6
+    assert [t.family for t in _affordable(state, top)] == ["ials", "ease", "als"]  # type: ignore[arg-type]
+    state.total = 120.0
+    speeds["ease"] = 64.0  # its defaults fit showed its formula 64x too slow
     assert [t.family for t in _affordable(state, top)] == ["ials", "ease", "als"]  # type: ignore[arg-type]
 
 
@@ -127,7 +134,7 @@ def test_defaults_round_moves_the_calibrated_speed_towards_its_own_fits() -> Non
     from nextbuy.selection import space
     from nextbuy.selection.budget import DataStats
     from nextbuy.selection.leaderboard import COMPLETE, Leaderboard
-    from nextbuy.selection.search import SearchState, _defaults_trial, _observed
+    from nextbuy.selection.search import SearchState, _defaults_trial, _observed, _recalibrate
 
     rng = np.random.default_rng(0)  # big enough that EASE takes a measurable time (> 0.05 s)
     users, items = rng.integers(0, 3000, 60_000), np.minimum(rng.zipf(1.2, 60_000) - 1, 1499)
@@ -152,3 +159,7 @@ def test_defaults_round_moves_the_calibrated_speed_towards_its_own_fits() -> Non
     state.board.trials.pop()
     _defaults_trial(state, "ials")
     assert state.speed == shown and state.board.trials[-1].status == COMPLETE
+    _recalibrate(state)  # after the defaults: each family's estimates use its own fit's speed
+    assert set(state.family_speed) == {"ease", "ials"}
+    assert all(state.speed / 16 <= x <= state.speed * 16 for x in state.family_speed.values())
+    assert state.speed_of("bpr") == state.speed  # no fit of its own: the machine's speed

@@ -77,8 +77,15 @@ class SearchState:
     not_run: int = 0
     update: Any = None
     calibrated: float = 1.0  # the speed the calibration fit measured
+    #: per family, the speed its defaults fit showed (its cost formula's error folded in)
+    family_speed: dict[str, float] = field(default_factory=dict)
     reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
     refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
+
+    def speed_of(self, family: str) -> float:
+        """The speed ``family``'s estimates use: what its own defaults fit showed, else the
+        machine's."""
+        return self.family_speed.get(family, self.speed)
 
     def refit_allowance(self) -> float:
         """Estimated seconds a final refit may take: the reserve, or what the search left."""
@@ -243,7 +250,15 @@ def _recalibrate(state: SearchState) -> None:
     speed, estimated = _observed(state)
     if speed is not None:
         state.speed = speed
-        state.spent = sum(1.3 * e / speed + 0.05 for e in estimated)
+        done = [t for t in state.board.trials if t.status == COMPLETE]
+        for t in done:  # each family's cost formula has its own error
+            own = observed_speed([fit_seconds(t.family, t.params, state.stats)], [t.fit_seconds])
+            if own is not None:
+                trust = SPEED_TRUST**2
+                state.family_speed[t.family] = min(max(own, speed / trust), speed * trust)
+        state.spent = sum(
+            1.3 * e / state.speed_of(t.family) + 0.05 for t, e in zip(done, estimated, strict=True)
+        )
         state.board.notes.append(
             f"speed {speed:g}x the reference machine (from the defaults' fits)"
         )
@@ -277,7 +292,8 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
         for move in moves:
             current = move
             for _ in range(4):  # follow a direction while it keeps improving
-                estimate = trial_seconds(family, current, state.stats, len(v.users), state.speed)
+                speed = state.speed_of(family)
+                estimate = trial_seconds(family, current, state.stats, len(v.users), speed)
                 if not state.affords(estimate):
                     state.not_run += 1
                     break
@@ -331,7 +347,10 @@ def _fold_reserve(state: SearchState) -> float:
     if len(top) < 2:
         return 0.0
     n_eval = len(state.validator.users)
-    per_fold = sum(trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in top)
+    per_fold = sum(
+        trial_seconds(t.family, t.params, state.stats, n_eval, state.speed_of(t.family))
+        for t in top
+    )
     folds = _fold_count(state, len(top))
     first = evaluations(len(_blend_members(state)), refine=FIRST_REFINE)
     later = folds * evaluations(len(top), start=True)
@@ -354,7 +373,8 @@ def _more_folds(
     n_eval = len(v.users)
     for fold in range(1, _fold_count(state, len(members))):
         costs = [
-            trial_seconds(t.family, t.params, state.stats, n_eval, state.speed) for t in members
+            trial_seconds(t.family, t.params, state.stats, n_eval, state.speed_of(t.family))
+            for t in members
         ]
         search = (fold + 1) * evaluations(len(members), start=True) * _evaluation_seconds(state)
         if state.refold is None or not state.affords(sum(costs) + search):
@@ -382,7 +402,7 @@ def _affordable(state: SearchState, top: list[Trial]) -> list[Trial]:
     allowance = max(state.refit_allowance(), BLEND_SHARE * state.total)
     affordable, refit = [], 0.0
     for t in top:
-        cost = fit_seconds(t.family, t.params, state.full_stats) / state.speed
+        cost = fit_seconds(t.family, t.params, state.full_stats) / state.speed_of(t.family)
         if (refit + cost) * 1.3 <= allowance:
             affordable.append(t)
             refit += cost
