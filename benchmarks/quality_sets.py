@@ -137,6 +137,10 @@ def auto_row(train: Interactions, test: Interactions) -> list[SetRow]:
         print(f"    auto: skipped ({type(exc).__name__}: {exc})", flush=True)
         return []
     name = getattr(model, "name", "?")
+    if name == "blend":
+        name += " of " + ", ".join(picked.params.get("weights", {}))
+    board = picked.leaderboard
+    print(f"    auto: {name} ({fit_s:.1f}s): {board.why()}; {'; '.join(board.notes)}", flush=True)
     return [SetRow("auto", "nextbuy", f"budget 2m -> {name}", result.metrics, fit_s)]
 
 

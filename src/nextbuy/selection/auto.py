@@ -26,6 +26,8 @@ _KIND_WORDS = {
     "time": "latest 20% of the training data (global time cutoff)",
     "latest": "each user's latest 20% of the training data",
 }
+#: Validation kinds whose slice changes with the seed (the blend may use several of them).
+RESEEDABLE = frozenset({"user", "random"})
 
 
 @dataclass
@@ -113,6 +115,10 @@ def select(
     families, skipped = candidate_families(dataset, name)
     kind = validation_kind(split, dataset, name)
     validator = Validator.build(dataset, metric, kind, seed=seed)
+
+    def refold(fold: int) -> Validator:
+        return Validator.build(dataset, metric, kind, seed=seed + fold)
+
     start = time.perf_counter()
     board, winner, winner_params = run_search(
         validator,
@@ -122,6 +128,7 @@ def select(
         overrides=params,
         skipped=skipped,
         show_progress=show_progress,
+        refold=refold if kind in RESEEDABLE else None,
     )
     board.validation = _KIND_WORDS[kind]
     search_seconds = time.perf_counter() - start

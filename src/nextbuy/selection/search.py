@@ -5,14 +5,16 @@ Round 0 fits every family's defaults. Each later round keeps the better half of 
 setting one parameter at a time, following a direction while it helps; steps shrink every
 round. Trials are skipped by their *estimated* cost against the budget, so which trials run
 does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
-is the one remaining dependence on machine load. The best 2-5 families are then blended.
+is the one remaining dependence on machine load. The best 2-5 families are then blended,
+their weights chosen on the mean over up to :data:`FOLDS` validation slices (the extra
+slices, carved with other seeds, are budgeted up front: the rounds leave them room).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +28,14 @@ from nextbuy.models.base import Recommender
 from nextbuy.models.blend import standardize
 from nextbuy.progress import console
 from nextbuy.selection import space
-from nextbuy.selection.blend_search import search_blend
+from nextbuy.selection.blend_search import evaluations, search_blend
 from nextbuy.selection.budget import (
     DataStats,
     fit_seconds,
     measure_speed,
     observed_speed,
     reference_seconds,
+    score_seconds,
     trial_seconds,
 )
 from nextbuy.selection.leaderboard import COMPLETE, FAILED, SKIPPED, Leaderboard, Trial
@@ -46,6 +49,14 @@ FAMILY_SHARE = 0.5
 BLEND_SHARE = 0.35
 #: At most this many rounds after the defaults; families kept searching; families blended.
 MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
+#: Validation slices the blend's weights are chosen on (the first one plus re-carved ones).
+FOLDS = 3
+#: Largest number of score cells (users x items x members x folds) a blend search holds.
+MAX_BLEND_CELLS = 100_000_000
+#: How far the defaults round lets the speed its own fits show move the calibrated speed.
+SPEED_TRUST = 4.0
+#: Weight refinement on the first slice alone (the slices' mean refines further).
+FIRST_REFINE = (1.5,)
 
 
 @dataclass
@@ -65,18 +76,41 @@ class SearchState:
     models: dict[str, Recommender] = field(default_factory=dict)  # best fitted per family
     not_run: int = 0
     update: Any = None
+    calibrated: float = 1.0  # the speed the calibration fit measured
+    #: per family, the speed its defaults fit showed (its cost formula's error folded in)
+    family_speed: dict[str, float] = field(default_factory=dict)
+    reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
+    refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
+
+    def speed_of(self, family: str) -> float:
+        """The speed ``family``'s estimates use: what its own defaults fit showed, else the
+        machine's."""
+        return self.family_speed.get(family, self.speed)
 
     def refit_allowance(self) -> float:
         """Estimated seconds a final refit may take: the reserve, or what the search left."""
         return max(self.total * REFIT_SHARE, self.total - self.spent)
 
     def remaining(self) -> float:
-        """Estimated seconds left (the wall-clock guard ends the search at the budget too)."""
+        """Estimated seconds left, less the reserve (0 once the wall clock, with the reserve
+        scaled as estimates have been running behind, reaches the budget)."""
         if math.isinf(self.budget):
             return math.inf
-        if time.perf_counter() - self.started > self.budget:
+        if not self.affords(0.0):
             return 0.0
-        return self.budget - self.spent
+        return max(self.budget - self.spent - self.reserve, 0.0)
+
+    def affords(self, cost: float) -> bool:
+        """True when a trial estimated at ``cost`` s fits the budget left after the reserve,
+        by the estimates and by the wall clock (estimates scaled by how far behind they ran)."""
+        if math.isinf(self.budget):
+            return True
+        elapsed = time.perf_counter() - self.started
+        drift = max(1.0, elapsed / max(self.spent, 1e-9))
+        return (
+            cost <= self.budget - self.spent - self.reserve
+            and elapsed + (cost + self.reserve) * drift <= self.budget
+        )
 
 
 def run_search(
@@ -87,11 +121,14 @@ def run_search(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     skipped: Mapping[str, str] | None = None,
     show_progress: bool = False,
+    refold: Callable[[int], Validator] | None = None,
 ) -> tuple[Leaderboard, str, dict[str, Any]]:
     """Search ``families`` on ``validator`` within ``budget`` s (0 = defaults only).
 
-    Returns the leaderboard and the winner's (registry name, parameters): a family, or
-    ``blend`` with ``components`` and ``weights``.
+    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights; None
+    when the slice cannot change with the seed (temporal splits). Returns the leaderboard
+    and the winner's (registry name, parameters): a family, or ``blend`` with
+    ``components`` and ``weights``.
     """
     overrides = overrides or {}
     board = Leaderboard(validator.metric, validator.higher_is_better)
@@ -105,7 +142,9 @@ def run_search(
         total=math.inf if budget <= 0 else budget,
         defaults={f: space.family_defaults(f, overrides.get(f)) for f in families},
         board=board,
+        refold=refold,
     )
+    state.calibrated = state.speed
     for family, reason in (skipped or {}).items():
         board.add(Trial(len(board.trials), family, {}, status=SKIPPED, reason=reason))
     with _progress(show_progress) as update:
@@ -114,7 +153,9 @@ def run_search(
             _defaults_trial(state, family)
         if budget > 0:
             _recalibrate(state)
+            state.reserve = _fold_reserve(state)
             _rounds(state, families)
+            state.reserve = 0.0
             if validator.higher_is_better:
                 _blend(state)
     if state.not_run:
@@ -130,6 +171,13 @@ def run_search(
 
 
 def _defaults_trial(state: SearchState, family: str) -> None:
+    """Fit ``family``'s defaults unless its estimated cost (at the speed the earlier default
+    fits showed, else the calibration's) exceeds its share of the budget."""
+    if not math.isinf(state.budget):  # a tiny calibration fit under load can be far off, and
+        observed, _ = _observed(state)  # so can one family's cost formula: trust either only
+        if observed is not None:  # within a factor of SPEED_TRUST of the other
+            low, high = state.calibrated / SPEED_TRUST, state.calibrated * SPEED_TRUST
+            state.speed = min(max(observed, low), high)
     params = state.defaults[family]
     reason = space.cannot_fit(family, params, state.full_stats)
     estimate = trial_seconds(family, params, state.stats, len(state.validator.users), state.speed)
@@ -185,19 +233,32 @@ def _trial(
     return trial
 
 
+def _observed(state: SearchState) -> tuple[float | None, list[float]]:
+    """(speed from the fits so far or None, their reference-speed estimates)."""
+    done = [t for t in state.board.trials if t.status == COMPLETE]
+    v = state.validator
+    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
+    return observed_speed(estimated, [t.fit_seconds for t in done]), estimated
+
+
 def _recalibrate(state: SearchState) -> None:
     """Re-estimate the machine's speed from the defaults' real fit times (a power of two).
 
     The later trials' estimates (and so which of them fit the budget) use it: it depends on
     the load only through that rounding.
     """
-    done = [t for t in state.board.trials if t.status == COMPLETE]
-    v = state.validator
-    estimated = [reference_seconds(t.family, t.params, state.stats, len(v.users)) for t in done]
-    speed = observed_speed(estimated, [t.fit_seconds for t in done])
+    speed, estimated = _observed(state)
     if speed is not None:
         state.speed = speed
-        state.spent = sum(1.3 * e / speed + 0.05 for e in estimated)
+        done = [t for t in state.board.trials if t.status == COMPLETE]
+        for t in done:  # each family's cost formula has its own error
+            own = observed_speed([fit_seconds(t.family, t.params, state.stats)], [t.fit_seconds])
+            if own is not None:
+                trust = SPEED_TRUST**2
+                state.family_speed[t.family] = min(max(own, speed / trust), speed * trust)
+        state.spent = sum(
+            1.3 * e / state.speed_of(t.family) + 0.05 for t, e in zip(done, estimated, strict=True)
+        )
         state.board.notes.append(
             f"speed {speed:g}x the reference machine (from the defaults' fits)"
         )
@@ -231,8 +292,9 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
         for move in moves:
             current = move
             for _ in range(4):  # follow a direction while it keeps improving
-                estimate = trial_seconds(family, current, state.stats, len(v.users), state.speed)
-                if estimate > state.remaining():
+                speed = state.speed_of(family)
+                estimate = trial_seconds(family, current, state.stats, len(v.users), speed)
+                if not state.affords(estimate):
                     state.not_run += 1
                     break
                 trial = _trial(state, family, current, round_, estimate)
@@ -260,34 +322,134 @@ def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
     return (now - start) * (nxt - now) > 0
 
 
+def _blend_members(state: SearchState) -> list[Trial]:
+    """The best trial of each of the top 2-5 families that may blend (fitted, not popularity)."""
+    top = [
+        t
+        for t in state.board.best_per_family()
+        if t.family != "popularity" and t.family in state.models
+    ]
+    return top[:BLEND_MEMBERS]
+
+
+def _fold_count(state: SearchState, members: int) -> int:
+    """Folds the blend search may hold in memory (at least the first)."""
+    cells = len(state.validator.users) * state.stats.n_items * max(members, 1)
+    return max(1, min(FOLDS, MAX_BLEND_CELLS // max(cells, 1)))
+
+
+def _fold_reserve(state: SearchState) -> float:
+    """Estimated seconds to refit the likely blend members (the top :data:`KEEP` families'
+    defaults) on the extra folds."""
+    if state.refold is None or not state.validator.higher_is_better:
+        return 0.0
+    top = _blend_members(state)[:KEEP]
+    if len(top) < 2:
+        return 0.0
+    n_eval = len(state.validator.users)
+    per_fold = sum(
+        trial_seconds(t.family, t.params, state.stats, n_eval, state.speed_of(t.family))
+        for t in top
+    )
+    folds = _fold_count(state, len(top))
+    first = evaluations(len(_blend_members(state)), refine=FIRST_REFINE)
+    later = folds * evaluations(len(top), start=True)
+    return (folds - 1) * per_fold + (first + later) * _evaluation_seconds(state)
+
+
+def _evaluation_seconds(state: SearchState) -> float:
+    """Estimated seconds to score one blend of validation score rows (sum, mask, top-k)."""
+    return 1.3 * score_seconds(state.stats, len(state.validator.users)) / state.speed
+
+
+def _more_folds(
+    state: SearchState, members: list[Trial], rows: dict[str, list[np.ndarray]]
+) -> list[Validator]:
+    """Append the ``members``' standardized score rows on each extra fold the budget
+    (estimated costs) and memory allow to ``rows``; the folds used, the first included. A
+    fold whose fit fails is left out, and ends the extra folds."""
+    v = state.validator
+    validators = [v]
+    n_eval = len(v.users)
+    for fold in range(1, _fold_count(state, len(members))):
+        costs = [
+            trial_seconds(t.family, t.params, state.stats, n_eval, state.speed_of(t.family))
+            for t in members
+        ]
+        search = (fold + 1) * evaluations(len(members), start=True) * _evaluation_seconds(state)
+        if state.refold is None or not state.affords(sum(costs) + search):
+            break
+        other = state.refold(fold)
+        state.spent += sum(costs)
+        try:
+            scored = {
+                t.family: standardize(
+                    other.scores(registry.create(t.family, **t.params).fit(other.fit_part))
+                )
+                for t in members
+            }
+        except (NextBuyError, ValueError, FloatingPointError, MemoryError, np.linalg.LinAlgError):
+            break
+        validators.append(other)
+        for family, z in scored.items():
+            rows[family].append(z)
+    return validators
+
+
+def _affordable(state: SearchState, top: list[Trial]) -> list[Trial]:
+    """The members (best first) that join while refitting all of them on the whole training
+    data fits the refit allowance: a costly member is left out, not the whole blend."""
+    allowance = max(state.refit_allowance(), BLEND_SHARE * state.total)
+    affordable, refit = [], 0.0
+    for t in top:
+        cost = fit_seconds(t.family, t.params, state.full_stats) / state.speed_of(t.family)
+        if (refit + cost) * 1.3 <= allowance:
+            affordable.append(t)
+            refit += cost
+    return affordable
+
+
 def _blend(state: SearchState) -> None:
     """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
-    board, v = state.board, state.validator
-    top = [
-        t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
-    ]
-    top = top[:BLEND_MEMBERS]
+    board = state.board
+    top = _blend_members(state)
     if len(top) < 2:
         return
-    refit = sum(fit_seconds(t.family, t.params, state.full_stats) for t in top) / state.speed
-    if refit * 1.3 > max(state.refit_allowance(), BLEND_SHARE * state.total):
-        board.notes.append(f"no blend: refitting its members would take ~{refit:.0f} s")
+    affordable = _affordable(state, top)
+    if len(affordable) < len(top):
+        left = ", ".join(t.family for t in top if t not in affordable)
+        board.notes.append(f"not blended (refitting them too would exceed the budget): {left}")
+    top = affordable
+    if len(top) < 2:
         return
     start = time.perf_counter()
-    members = {t.family: standardize(v.scores(state.models[t.family])) for t in top}
-    result = search_blend(members, {t.family: t.value for t in top}, v)
+    v = state.validator
+    rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
+    result = search_blend(rows, [v], refine=FIRST_REFINE)  # members chosen on the first slice
+    chosen = [t for t in top if t.family in result.weights]
+    if len(chosen) > 1:  # ... their weights on the mean of every slice the budget allows
+        rows = {t.family: rows[t.family] for t in chosen}
+        validators = _more_folds(state, chosen, rows)
+        if len(validators) > 1:
+            result = search_blend(rows, validators, start=result.weights)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
     }
-    trial = Trial(len(board.trials), "blend", params, value=result.value,
+    trial = Trial(len(board.trials), "blend", params, value=result.first,
                   fit_seconds=sum(t.fit_seconds for t in top) + time.perf_counter() - start,
                   changed={"weights": result.weights}, round=MAX_ROUNDS)  # fmt: skip
+    folds = f"mean of {result.folds} validation slices" if result.folds > 1 else "validation"
     if not result.kept:
         trial.status = SKIPPED
         trial.reason = (
-            f"blend {result.value:.4f} does not beat its best member {result.best_member} "
-            f"({result.best_member_value:.4f})"
+            f"blend {result.value:.4f} ({folds}; {result.first:.4f} on the first) does not "
+            f"beat its best member {result.best_member} ({result.best_member_value:.4f})"
+        )
+    elif result.folds > 1:
+        board.notes.append(
+            f"blend weights chosen on the {folds}: {result.value:.4f}, against "
+            f"{result.best_member_value:.4f} for {result.best_member} alone"
         )
     board.add(trial)
     state.update(trial, board.best())
