@@ -46,6 +46,9 @@ FAMILY_SHARE = 0.5
 BLEND_SHARE = 0.35
 #: At most this many rounds after the defaults; families kept searching; families blended.
 MAX_ROUNDS, KEEP, BLEND_MEMBERS = 6, 3, 5
+#: Families never blended: popularity adds nothing; a sequence model's refit would dominate
+#: the blend's cost and its scores are read from the order, not the history set.
+NOT_BLENDED = frozenset({"popularity", *space.SEQUENCE_FAMILIES})
 
 
 @dataclass
@@ -264,7 +267,9 @@ def _blend(state: SearchState) -> None:
     """Blend the best 2-5 families' best settings; keep it when it beats its best member."""
     board, v = state.board, state.validator
     top = [
-        t for t in board.best_per_family() if t.family != "popularity" and t.family in state.models
+        t
+        for t in board.best_per_family()
+        if t.family not in NOT_BLENDED and t.family in state.models
     ]
     top = top[:BLEND_MEMBERS]
     if len(top) < 2:
