@@ -157,7 +157,7 @@ def fit_seconds(family: str, params: dict[str, Any], stats: DataStats) -> float:
     return 1e-7 * nnz + 1e-9 * stats.user_pairs  # a family without a formula: a guess
 
 
-#: Epochs a sasrec fit is assumed to run before early stopping ends it (ML-100K: ~30-60).
+#: Epochs a sasrec fit is assumed to run before early stopping ends it (ML-100K: ~32).
 SASREC_EPOCHS = 40
 
 
@@ -166,7 +166,7 @@ def _sasrec_seconds(params: dict[str, Any], stats: DataStats) -> float:
     window), one torch thread; the window is ``max_len`` or about twice the mean history."""
     n_u, n_i, nnz = float(stats.n_users), float(stats.n_items), float(stats.nnz)
     f = _num(params, "factors", 64)
-    length = _num(params, "max_len", 0) or min(max(2 * nnz / max(n_u, 1), 10), 200)
+    length = _num(params, "max_len", 0) or min(max(2 * nnz / max(n_u, 1), 10), 50)
     targets = min(nnz, n_u * (length + 1))
     epochs = min(_num(params, "epochs", 200), SASREC_EPOCHS)
     softmax = (
