@@ -174,7 +174,10 @@ def run(data: str, interactions: Interactions) -> list[Row]:
     model, fit_s = timed_fit("sasrec", {}, split.train_valid)
     ndcg, hr = ndcg_hr(model, split.train_valid, split.test)
     epochs = len(model.history_.get("train_loss", []))
-    rows.append(Row(data, "sasrec", f"defaults ({epochs} epochs)", "-", ndcg, hr, fit_s))
+    per_epoch = fit_s / max(epochs, 1)
+    best = int(model.history_.get("best_epoch", [epochs - 1])[0]) + 1
+    settings = f"defaults ({epochs} epochs, best {best}, {per_epoch:.1f} s per epoch)"
+    rows.append(Row(data, "sasrec", settings, "-", ndcg, hr, fit_s))
     for row in rows:
         _echo(row)
     return rows

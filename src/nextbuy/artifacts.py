@@ -21,6 +21,7 @@ from nextbuy.coldstart import AttributeRidge
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, NextBuyError
+from nextbuy.fallback import Fallback, load_scores
 from nextbuy.fsio import atomic_write_text, fsync_dir, fsync_file
 from nextbuy.manifest import (
     data_fingerprint,
@@ -56,6 +57,8 @@ class ModelArtifact:
     catalog: pd.DataFrame
     #: Ridge from item attributes to the item space, for items added after training.
     attributes: AttributeRidge | None = None
+    #: Trending score per item, the list for unknown users (None: untimed data, plain counts).
+    fallback: np.ndarray | None = None
 
     @property
     def version(self) -> str:
@@ -118,6 +121,7 @@ def save_artifact(
     data: dict[str, Any] | None = None,
     attributes: AttributeRidge | None = None,
     selection: dict[str, Any] | None = None,
+    fallback: Fallback | None = None,
 ) -> Path:
     """Write ``model`` as a new version of ``models_dir/name`` and point LATEST at it.
 
@@ -126,7 +130,8 @@ def save_artifact(
     kept in the manifest. Everything is written to a hidden temporary folder, fsynced and
     renamed into place, then LATEST is replaced atomically: a failed save leaves no version
     folder and LATEST unchanged. ``attributes`` (new-item model) is stored beside the model.
-    ``selection`` (``--model auto``: the leaderboard) is kept in the manifest.
+    ``selection`` (``--model auto``: the leaderboard) is kept in the manifest; ``fallback``
+    (trending scores, timed data) ranks the list for unknown users.
     Returns the version folder.
     """
     _check_name(name)
@@ -146,6 +151,8 @@ def save_artifact(
         _items_frame(train.item_map, catalog).to_parquet(tmp / ITEMS_FILE, index=False)
         if attributes is not None:
             attributes.save(tmp)
+        if fallback is not None:
+            fallback.save(tmp)
         files = _file_hashes(tmp)
         content = "".join(f"{path}\x00{sha}\n" for path, sha in files.items())
         version = _free_version(base, f"{now:%Y%m%dT%H%M%SZ}-{_sha256_text(content)[:8]}")
@@ -178,6 +185,8 @@ def save_artifact(
         }
         if selection is not None:
             manifest["selection"] = selection
+        if fallback is not None:
+            manifest["fallback"] = fallback.manifest()
         text = json.dumps(strict_json(manifest), indent=2, default=json_default)
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
         for path in tmp.rglob("*"):
@@ -352,6 +361,7 @@ def load_artifact(path: str | Path, mmap: bool = True, verify: bool = True) -> M
         user_map = IdMap.load(version_dir / USERS_FILE, column="user_id")
         item_map, catalog = _read_items(version_dir / ITEMS_FILE)
         attributes = AttributeRidge.load(version_dir) if manifest.get("attributes") else None
+        fallback = load_scores(version_dir, manifest, len(item_map))
     except ArtifactError:
         raise
     except (NextBuyError, OSError, ValueError, KeyError) as exc:
@@ -369,4 +379,5 @@ def load_artifact(path: str | Path, mmap: bool = True, verify: bool = True) -> M
         item_map=item_map,
         catalog=catalog,
         attributes=attributes,
+        fallback=fallback,
     )

@@ -102,3 +102,27 @@ def test_heads_must_divide_factors() -> None:
 
     with pytest.raises(ConfigError, match="heads"):
         SASRec(factors=10, heads=3)
+
+
+def test_trimmed_batches_keep_every_target_and_every_state() -> None:
+    from nextbuy.models import sasrec_net
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(2, 13, 40)
+    users = np.repeat(np.arange(40), lengths)
+    items = rng.integers(0, 30, len(users))
+    data = window(users, items, 40, 12)  # [40, L + 1]: some rows full, most padded
+    batches = sasrec_net.length_batches(data, 8, rng)
+    assert sorted(np.concatenate([rows for rows, _ in batches]).tolist()) == list(range(40))
+    kept = sum(int((data[rows, cut:][:, 1:] > 0).sum()) for rows, cut in batches)
+    assert kept == int((data[:, 1:] > 0).sum())  # the same targets as the full windows
+    torch.manual_seed(0)
+    net = sasrec_net.SASRecNet(30, 8, 11, 2, 2, 0.0).eval()
+    with torch.no_grad():
+        full = net(torch.as_tensor(data[:, :-1]))
+        for rows, cut in batches:
+            part = net(torch.as_tensor(data[rows, cut:-1]), cut)
+            real = torch.as_tensor(data[rows, cut:-1] > 0)
+            assert torch.allclose(part[real], full[rows][:, cut:][real], atol=1e-5)
+        vectors = sasrec_net.user_vectors(net, data[:, :-1], batch=7)
+    assert np.abs(vectors - full[:, -1, :].numpy()).max() < 1e-5

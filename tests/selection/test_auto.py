@@ -16,6 +16,9 @@ from nextbuy.models import registry
 from nextbuy.selection import parse_budget, select
 from nextbuy.selection.validation import carve, validation_kind
 
+#: sasrec's overrides where a test fits every family's defaults (budget 0): a few epochs.
+QUICK_SASREC = {"sasrec": {"epochs": 2}}
+
 
 @pytest.fixture(scope="module")
 def shop(shop_dir: Path) -> Interactions:
@@ -50,13 +53,24 @@ def test_auto_beats_popularity_clearly_on_held_out_data(shop: Interactions) -> N
 def test_budget_zero_fits_each_family_defaults_once_and_is_deterministic(
     shop: Interactions,
 ) -> None:
-    first = select(shop, budget=0, seed=3)
-    again = select(shop, budget=0, seed=3)
+    first = select(shop, budget=0, seed=3, params=QUICK_SASREC)
+    again = select(shop, budget=0, seed=3, params=QUICK_SASREC)
     done = first.leaderboard.complete()
     assert sorted(t.family for t in done) == sorted(
-        ["popularity", "trending", "itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr"]
-    )  # trending: the shop has timestamps
-    assert all(not t.changed for t in done)  # defaults only, no blend
+        [
+            "popularity",
+            "trending",
+            "itemknn",
+            "rp3beta",
+            "ease",
+            "userease",
+            "als",
+            "ials",
+            "bpr",
+            "sasrec",
+        ]
+    )  # trending and sasrec: the shop has timestamps
+    assert all(not t.changed for t in done if t.family != "sasrec")  # defaults only, no blend
     strip = [{k: v for k, v in t.record().items() if "seconds" not in k} for t in done]
     assert strip == [
         {k: v for k, v in t.record().items() if "seconds" not in k}
@@ -68,7 +82,7 @@ def test_budget_zero_fits_each_family_defaults_once_and_is_deterministic(
 
 
 def test_families_that_cannot_fit_are_skipped_with_a_reason(shop: Interactions) -> None:
-    chosen = select(shop, budget=0, params={"ease": {"max_items": 50}})
+    chosen = select(shop, budget=0, params={"ease": {"max_items": 50}, **QUICK_SASREC})
     skipped = {t.family: t.reason for t in chosen.leaderboard.skipped()}
     assert f"{shop.n_items:,} items > its max_items 50" in skipped["ease"]
     assert "implicit feedback" in skipped["mf"] and "implicit feedback" in skipped["bpmf"]

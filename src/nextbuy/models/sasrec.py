@@ -118,12 +118,13 @@ class SASRec(FactorModel):
         self._session = None
 
     def _length(self, users: np.ndarray, n_users: int) -> int:
-        """The window length: ``max_len``, or the 90th percentile of history lengths."""
+        """The window length: ``max_len``, or the 90th percentile of history lengths, 10-50
+        (MovieLens 100K: 50 items predict the next as well as 200, at a quarter of the cost)."""
         if self.config.max_len:
             return int(self.config.max_len)
         counts = np.bincount(users, minlength=n_users)
         counts = counts[counts > 0]
-        return int(np.clip(np.percentile(counts, 90) if len(counts) else 10, 10, 200))
+        return int(np.clip(np.percentile(counts, 90) if len(counts) else 10, 10, 50))
 
     @property
     def length(self) -> int:

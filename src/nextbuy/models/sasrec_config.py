@@ -14,12 +14,12 @@ class SASRecConfig(Hyperparameters):
     blocks: int = param(2, "self-attention blocks", ge=1)
     heads: int = param(1, "attention heads (must divide factors)", ge=1)
     max_len: int = param(
-        0, "items of history the model reads; 0 = the 90th percentile, 10-200", ge=0
+        0, "items of history the model reads; 0 = the 90th percentile, 10-50", ge=0
     )
     dropout: float = param(0.2, "dropout on embeddings, attention and feed-forward", ge=0, lt=1)
     epochs: int = param(200, "maximum passes over the users", ge=1)
     batch_size: int = param(128, "users per Adam step", ge=1)
-    lr: float = param(0.001, "Adam learning rate", gt=0)
+    lr: float = param(0.005, "Adam learning rate", gt=0)
     l2: float = param(0.0, "Adam weight decay", ge=0)
     loss: Literal["auto", "full", "sampled"] = param(
         "auto", "full softmax over the catalog, sampled softmax, or auto (by catalog size)"
@@ -34,5 +34,7 @@ class SASRecConfig(Hyperparameters):
     device: Literal["auto", "cpu", "cuda"] = param(
         "auto", "auto (cuda when available) | cpu | cuda"
     )
-    num_threads: int = param(0, "torch CPU threads while fitting; 0 = torch's default", ge=0)
+    num_threads: int = param(
+        1, "torch CPU threads while fitting (1: robust when busy, reproducible); 0 = all", ge=0
+    )
     seed: int = param(42, "seeds initialisation, batches and sampled negatives")

@@ -84,11 +84,15 @@ class SASRecNet(nn.Module):
         with torch.no_grad():
             self.items.weight[0].zero_()
 
-    def forward(self, seq: torch.Tensor) -> torch.Tensor:
-        """Hidden states ``[B, L, dim]`` of windows ``seq`` ``[B, L]`` (int64, 0 = padding)."""
+    def forward(self, seq: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Hidden states ``[B, l, dim]`` of windows ``seq`` ``[B, l]`` (int64, 0 = padding).
+
+        ``offset``: left padding columns cut off a full window (``l = L - offset``); padding
+        never reaches a real position, so a trimmed window gives the same real states.
+        """
         length = seq.shape[1]
         pos = torch.arange(length, device=seq.device)
-        x = self.items(seq) * math.sqrt(self.dim) + self.positions(pos)[None]
+        x = self.items(seq) * math.sqrt(self.dim) + self.positions(pos + offset)[None]
         x = self.drop(x)
         valid = seq > 0
         causal = pos[:, None] >= pos[None, :]  # comparisons export to every ONNX runtime
@@ -151,19 +155,22 @@ def train(
     with progress_bar(cfg.epochs, "sasrec", show_progress) as advance:
         for _ in range(cfg.epochs):
             net.train()
-            data = torch.as_tensor(windows(rng), device=device)
-            order = torch.as_tensor(rng.permutation(len(data)), device=device)
+            data = windows(rng)
+            batches = length_batches(data, cfg.batch_size, rng)
+            per_batch = max(int((data[:, 1:] > 0).sum()) / max(len(batches), 1), 1.0)
             total, count = 0.0, 0
-            for start in range(0, len(order), cfg.batch_size):
-                batch = data[order[start : start + cfg.batch_size]]
+            for rows, cut in batches:
+                batch = torch.as_tensor(data[rows, cut:], device=device)
                 inputs, targets = batch[:, :-1], batch[:, 1:] - 1
-                hidden = net(inputs)[targets >= 0]
+                hidden = net(inputs, cut)[targets >= 0]
                 target = targets[targets >= 0]
-                loss = _loss(net, hidden, target, full, cfg.negatives, n_items)
+                # summed over targets / the epoch's mean per batch: every target weighs the
+                # same whatever its batch's length, as in batches drawn at random
+                loss = _loss(net, hidden, target, full, cfg.negatives, n_items) / per_batch
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
-                total += float(loss.detach()) * len(target)
+                total += float(loss.detach()) * per_batch
                 count += len(target)
             history["train_loss"].append(total / max(count, 1))
             ndcg = _valid_ndcg(net, valid_inputs, valid_targets, valid_seen, device)
@@ -182,6 +189,25 @@ def train(
     return Trained(net.cpu(), history)
 
 
+def length_batches(
+    data: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, int]]:
+    """Batches of windows of similar length, in random order: (rows, left columns to cut).
+
+    Rows are sorted by their number of items (random among equals) and cut into batches,
+    each trimmed to its longest row, so short histories do not pay for a full window's
+    attention and feed-forward work. The targets are those of the full windows.
+    """
+    lengths = (data > 0).sum(1)
+    order = np.lexsort((rng.random(len(data)), lengths))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        # one padding column stays where it was there: the first item is a target too
+        batches.append((rows, max(int(data.shape[1] - lengths[rows].max()) - 1, 0)))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _loss(
     net: SASRecNet,
     hidden: torch.Tensor,
@@ -190,17 +216,18 @@ def _loss(
     negatives: int,
     n_items: int,
 ) -> torch.Tensor:
-    """Cross-entropy of the next item: over every item, or against shared sampled negatives."""
+    """Summed cross-entropy of the next items: over every item, or against shared sampled
+    negatives."""
     table = net.item_table()
     if full:
-        return nn.functional.cross_entropy(hidden @ table.T, target)
+        return nn.functional.cross_entropy(hidden @ table.T, target, reduction="sum")
     neg = torch.randint(0, n_items, (negatives,), device=hidden.device)
     positive = (hidden * table[target]).sum(-1, keepdim=True)
     negative = hidden @ table[neg].T
     negative = negative.masked_fill(neg[None, :] == target[:, None], BLOCKED)
     logits = torch.cat([positive, negative], dim=1)
     zeros = torch.zeros(len(target), dtype=torch.long, device=hidden.device)
-    return nn.functional.cross_entropy(logits, zeros)
+    return nn.functional.cross_entropy(logits, zeros, reduction="sum")
 
 
 @torch.no_grad()
@@ -218,14 +245,14 @@ def _valid_ndcg(
     net.eval()
     table = net.item_table()
     gains = []
-    for start in range(0, len(targets), batch):
-        seq = torch.as_tensor(inputs[start : start + batch], device=device)
-        scores = net(seq)[:, -1, :] @ table.T
-        part = seen[start : start + batch].tocoo()
+    for rows, cut in _by_length(inputs, batch):
+        seq = torch.as_tensor(inputs[rows, cut:], device=device)
+        scores = net(seq, cut)[:, -1, :] @ table.T
+        part = seen[rows].tocoo()
         scores[
             torch.as_tensor(part.row, device=device), torch.as_tensor(part.col, device=device)
         ] = -torch.inf
-        tgt = torch.as_tensor(targets[start : start + batch], device=device)
+        tgt = torch.as_tensor(targets[rows], device=device)
         mine = scores.gather(1, tgt[:, None])
         rank = (scores > mine).sum(1)
         gains.append(torch.where(rank < 10, 1.0 / torch.log2(rank + 2.0), 0.0))
@@ -236,12 +263,22 @@ def _valid_ndcg(
 def user_vectors(net: SASRecNet, windows: np.ndarray, batch: int = 1024) -> np.ndarray:
     """The latest hidden state of each window ``[n, L]``: the users' vectors (float32)."""
     net.eval()
-    out = [
-        net(torch.as_tensor(windows[s : s + batch]))[:, -1, :].numpy()
-        for s in range(0, len(windows), batch)
-    ]
-    dim = net.dim
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, dim), np.float32)
+    out = np.zeros((len(windows), net.dim), np.float32)
+    for rows, cut in _by_length(windows, batch):
+        out[rows] = net(torch.as_tensor(windows[rows, cut:]), cut)[:, -1, :].numpy()
+    return out
+
+
+def _by_length(windows: np.ndarray, batch: int) -> list[tuple[np.ndarray, int]]:
+    """Rows of ``windows`` in batches of similar length, with the left padding they share
+    (cut off: the latest state does not depend on it; at least one column stays)."""
+    lengths = (windows > 0).sum(1)
+    order = np.argsort(lengths, kind="stable")
+    out = []
+    for start in range(0, len(order), batch):
+        rows = order[start : start + batch]
+        out.append((rows, min(int(windows.shape[1] - lengths[rows].max()), windows.shape[1] - 1)))
+    return out
 
 
 def export_onnx(net: SASRecNet, length: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,8 +88,18 @@ def candidate_families(inter: Interactions, metric: str) -> tuple[list[str], dic
     families = list(space.RANKING_FAMILIES)
     if DataStats.of(inter).timed:  # recency: trending right after popularity
         families[1:1] = list(space.TIMED_FAMILIES)
+        no_torch = importlib.util.find_spec("torch") is None
+        for name in space.SEQUENCE_FAMILIES:  # last: the costliest fits
+            if no_torch:
+                skipped[name] = "needs PyTorch: pip install 'nextbuy[train]'"
+            else:
+                families.append(name)
     else:
         skipped |= {name: "needs timestamps (--time-col)" for name in space.TIMED_FAMILIES}
+        skipped |= {
+            name: "needs timestamps (--time-col): it learns the order of each user's items"
+            for name in space.SEQUENCE_FAMILIES
+        }
     return families, skipped
 
 

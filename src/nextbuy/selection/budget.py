@@ -152,7 +152,31 @@ def fit_seconds(family: str, params: dict[str, Any], stats: DataStats) -> float:
         return 2 * _num(params, "epochs", 100) * (2e-8 * nnz * max(f / 64, 1) + 5e-3)
     if family == "bpmf":
         return _num(params, "sweeps", 200) * (4e-9 * nnz * f**2 + 2e-8 * (n_u + n_i) * f**3)
+    if family == "sasrec":
+        return _sasrec_seconds(params, stats)
     return 1e-7 * nnz + 1e-9 * stats.user_pairs  # a family without a formula: a guess
+
+
+#: Epochs a sasrec fit is assumed to run before early stopping ends it (ML-100K: ~32).
+SASREC_EPOCHS = 40
+
+
+def _sasrec_seconds(params: dict[str, Any], stats: DataStats) -> float:
+    """One sasrec fit: epochs x targets x (full softmax over the items + attention over the
+    window), one torch thread; the window is ``max_len`` or about twice the mean history."""
+    n_u, n_i, nnz = float(stats.n_users), float(stats.n_items), float(stats.nnz)
+    f = _num(params, "factors", 64)
+    length = _num(params, "max_len", 0) or min(max(2 * nnz / max(n_u, 1), 10), 50)
+    targets = min(nnz, n_u * (length + 1))
+    epochs = min(_num(params, "epochs", 200), SASREC_EPOCHS)
+    softmax = (
+        n_i
+        if n_i <= _num(params, "full_softmax_items", 50_000)
+        else _num(params, "negatives", 1000)
+    )
+    blocks = _num(params, "blocks", 2)
+    per_target = 2e-10 * softmax * f + 2e-10 * blocks * length * f + 1e-9 * blocks * f**2
+    return epochs * targets * per_target + 5e-7 * n_u * n_i
 
 
 def score_seconds(stats: DataStats, n_users: int, factors: float = 64) -> float:

@@ -57,6 +57,9 @@ MAX_BLEND_CELLS = 100_000_000
 SPEED_TRUST = 4.0
 #: Weight refinement on the first slice alone (the slices' mean refines further).
 FIRST_REFINE = (1.5,)
+#: Families never blended: popularity adds nothing; a sequence model's refit would dominate
+#: the blend's cost and its scores are read from the order, not the history set.
+NOT_BLENDED = frozenset({"popularity", *space.SEQUENCE_FAMILIES})
 
 
 @dataclass
@@ -323,11 +326,12 @@ def _same_direction(start: Any, now: Any, nxt: Any) -> bool:
 
 
 def _blend_members(state: SearchState) -> list[Trial]:
-    """The best trial of each of the top 2-5 families that may blend (fitted, not popularity)."""
+    """The best trial of each of the top 2-5 families that may blend (fitted, not in
+    :data:`NOT_BLENDED`)."""
     top = [
         t
         for t in state.board.best_per_family()
-        if t.family != "popularity" and t.family in state.models
+        if t.family not in NOT_BLENDED and t.family in state.models
     ]
     return top[:BLEND_MEMBERS]
 

@@ -28,8 +28,12 @@ RANKING_FAMILIES: tuple[str, ...] = (
 )
 #: Families that compete only on data with timestamps (decayed counts need time).
 TIMED_FAMILIES: tuple[str, ...] = ("trending",)
-#: Models that never compete: run elsewhere or combine others (sasrec: see the README).
-EXCLUDED: frozenset[str] = frozenset({"blend", "spark_als", "spark_als_explicit", "sasrec"})
+#: Sequence models: they learn the order of each user's items, so they compete only on timed
+#: data, last (the costliest), with their defaults, and are skipped when their estimated fit
+#: exceeds the budget (:func:`nextbuy.selection.budget.fit_seconds`).
+SEQUENCE_FAMILIES: tuple[str, ...] = ("sasrec",)
+#: Models that never compete: run elsewhere or combine others.
+EXCLUDED: frozenset[str] = frozenset({"blend", "spark_als", "spark_als_explicit"})
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,8 @@ DECAYING: frozenset[str] = frozenset({"itemknn", "ease", "als", "ials"})
 LOG_STEPS: tuple[float, ...] = (3.0, 1.7, 1.3, 1.15)
 SHARE_STEPS: tuple[float, ...] = (0.2, 0.1, 0.05, 0.025)
 #: Parameters pinned during the search so that a seed gives the same result (BPR's
-#: multi-threaded sampling is not reproducible).
-PINNED: dict[str, dict[str, Any]] = {"bpr": {"num_threads": 1}}
+#: multi-threaded sampling is not reproducible; one torch thread sums in one order).
+PINNED: dict[str, dict[str, Any]] = {"bpr": {"num_threads": 1}, "sasrec": {"num_threads": 1}}
 
 
 def rating_families() -> tuple[str, ...]:

@@ -43,9 +43,9 @@ class Snapshot:
     n_items: int
     seen_indptr: np.ndarray
     seen_indices: np.ndarray
-    popularity: np.ndarray  # float32 share of training users per item
+    popularity: np.ndarray  # float32 share of training users per item (decayed: trending)
     counts: np.ndarray  # int64 training users per item
-    popular_order: np.ndarray  # int32 item indices, most popular first
+    popular_order: np.ndarray  # int32 item indices, most popular (or trending) first
     popular_rank: np.ndarray  # int32 1-based rank of each item in popular_order
     item_ids: np.ndarray  # object array of str, index order
     item_info: list[dict[str, Any]]  # catalog fields per item (ITEM_FIELDS)
@@ -94,7 +94,9 @@ def build_snapshot(artifact: ModelArtifact) -> Snapshot:
     seen = sp.csr_matrix(artifact.seen)
     n_users, n_items = len(artifact.user_map), len(artifact.item_map)
     counts = np.bincount(seen.indices, minlength=n_items).astype(np.int64)[:n_items]
-    order = np.argsort(-counts, kind="stable").astype(np.int32)
+    # the fallback list: trending scores when the training data had timestamps, else counts
+    ranked = counts if artifact.fallback is None else np.asarray(artifact.fallback, np.float64)
+    order = np.argsort(-ranked, kind="stable").astype(np.int32)
     rank = np.empty(n_items, dtype=np.int32)
     rank[order] = np.arange(1, n_items + 1, dtype=np.int32)
     catalog = artifact.catalog
@@ -108,7 +110,7 @@ def build_snapshot(artifact: ModelArtifact) -> Snapshot:
         n_items=n_items,
         seen_indptr=np.asarray(seen.indptr, dtype=np.int64),
         seen_indices=np.asarray(seen.indices, dtype=np.int32),
-        popularity=(counts / max(seen.shape[0], 1)).astype(np.float32),
+        popularity=(ranked / max(seen.shape[0], 1)).astype(np.float32),
         counts=counts,
         popular_order=order,
         popular_rank=rank,
