@@ -52,7 +52,7 @@ def test_blend_objective_is_the_mean_over_folds(
     assert result.kept == (
         len(result.weights) > 1
         and result.value > result.best_member_value
-        and result.first > result.best_member_first
+        and result.value > result.best_member_first
     )
 
 

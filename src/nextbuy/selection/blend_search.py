@@ -44,13 +44,14 @@ class BlendResult:
 
     @property
     def kept(self) -> bool:
-        """True when the blend beats its best member by :data:`MIN_GAIN`, on the mean over
-        the folds and on the first fold (so the leaderboard ranks it above that member)."""
+        """True when the blend's mean over the folds beats, by :data:`MIN_GAIN`, its best
+        member's mean over the same folds and the best member's value on the first fold (the
+        one the leaderboard's single trials are scored on, so it ranks the blend above them)."""
         gain = 1 + MIN_GAIN
         return (
             len(self.weights) > 1
             and self.value > self.best_member_value * gain
-            and self.first > self.best_member_first * gain
+            and self.value > self.best_member_first * gain
         )
 
 

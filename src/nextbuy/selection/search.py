@@ -367,11 +367,15 @@ def _evaluation_seconds(state: SearchState) -> float:
 
 
 def _more_folds(
-    state: SearchState, members: list[Trial], rows: dict[str, list[np.ndarray]]
+    state: SearchState,
+    members: list[Trial],
+    rows: dict[str, list[np.ndarray]],
+    start: bool = True,
 ) -> list[Validator]:
     """Append the ``members``' standardized score rows on each extra fold the budget
-    (estimated costs) and memory allow to ``rows``; the folds used, the first included. A
-    fold whose fit fails is left out, and ends the extra folds."""
+    (estimated costs, with a weight search that refines a start or, ``start=False``, searches
+    afresh) and memory allow to ``rows``; the folds used, the first included. A fold whose fit
+    fails is left out, and ends the extra folds."""
     v = state.validator
     validators = [v]
     n_eval = len(v.users)
@@ -380,7 +384,7 @@ def _more_folds(
             trial_seconds(t.family, t.params, state.stats, n_eval, state.speed_of(t.family))
             for t in members
         ]
-        search = (fold + 1) * evaluations(len(members), start=True) * _evaluation_seconds(state)
+        search = (fold + 1) * evaluations(len(members), start=start) * _evaluation_seconds(state)
         if state.refold is None or not state.affords(sum(costs) + search):
             break
         other = state.refold(fold)
@@ -431,16 +435,22 @@ def _blend(state: SearchState) -> None:
     rows = {t.family: [standardize(v.scores(state.models[t.family]))] for t in top}
     result = search_blend(rows, [v], refine=FIRST_REFINE)  # members chosen on the first slice
     chosen = [t for t in top if t.family in result.weights]
-    if len(chosen) > 1:  # ... their weights on the mean of every slice the budget allows
-        rows = {t.family: rows[t.family] for t in chosen}
-        validators = _more_folds(state, chosen, rows)
+    if len(chosen) > 1:
+        # every candidate re-scored on the extra slices when the budget allows, and members
+        # and weights chosen afresh on their mean (one slice's choice chases its noise) ...
+        validators = _more_folds(state, top, rows, start=False)
         if len(validators) > 1:
-            result = search_blend(rows, validators, start=result.weights)
+            result = search_blend(rows, validators)
+        else:  # ... else the first slice's members, their weights refined on the mean
+            rows = {t.family: rows[t.family][:1] for t in chosen}
+            validators = _more_folds(state, chosen, rows)
+            if len(validators) > 1:
+                result = search_blend(rows, validators, start=result.weights)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
     }
-    trial = Trial(len(board.trials), "blend", params, value=result.first,
+    trial = Trial(len(board.trials), "blend", params, value=result.value,
                   fit_seconds=sum(t.fit_seconds for t in top) + time.perf_counter() - start,
                   changed={"weights": result.weights}, round=MAX_ROUNDS)  # fmt: skip
     folds = f"mean of {result.folds} validation slices" if result.folds > 1 else "validation"
@@ -448,7 +458,8 @@ def _blend(state: SearchState) -> None:
         trial.status = SKIPPED
         trial.reason = (
             f"blend {result.value:.4f} ({folds}; {result.first:.4f} on the first) does not "
-            f"beat its best member {result.best_member} ({result.best_member_value:.4f})"
+            f"beat its best member {result.best_member} ({result.best_member_value:.4f}; "
+            f"{result.best_member_first:.4f} on the first)"
         )
     elif result.folds > 1:
         board.notes.append(
