@@ -94,7 +94,7 @@ def test_promote_switches_latest_and_the_served_version(models_copy: Path, ui_mo
 def test_training_from_the_dashboard_then_compare_and_promote(keyed_client: TestClient):
     token = log_in(keyed_client)
     form = keyed_client.get("/ui/training").text
-    data = re.search(r'name="data" value="([^"]+)"', form).group(1)
+    data = re.search(r'name="data" value="" placeholder="([^"]+)"', form).group(1)
     assert data.endswith("interactions.csv")
     served = keyed_client.get("/model").json()["version"]
     response = keyed_client.post(
@@ -125,3 +125,40 @@ def test_training_from_the_dashboard_then_compare_and_promote(keyed_client: Test
         "/ui/training", data={"csrf_token": token, "data": "no/such.csv", "params": "{}"}
     )
     assert bad.status_code == 422 and "does not exist" in bad.text
+
+
+def wait_for_ui_job(client: TestClient, job_id: str) -> str:
+    """Poll the job's fragment (as htmx does) until it ends; its last HTML."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        html = client.get(f"/ui/training/jobs/{job_id}").text
+        if 'data-status="succeeded"' in html or 'data-status="failed"' in html:
+            return html
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still running after 120 s")
+
+
+def test_the_untouched_training_form_retrains_like_an_empty_post_train(
+    keyed_client: TestClient,
+):
+    """No file to give: every field blank (as the page shows it) retrains the served model's
+    family and parameters on its recorded file plus the stored events, as ``POST /train {}``."""
+    token = log_in(keyed_client)
+    form = keyed_client.get("/ui/training").text
+    assert re.search(r'name="data" value="" placeholder="[^"]*interactions\.csv"', form)
+    assert 'name="data" value="" placeholder' in form and "required" not in form
+    event = {"event_id": "ui-blank-1", "user_id": "ui-newcomer", "item_id": "p00003",
+             "event": "purchase"}  # fmt: skip
+    assert keyed_client.post("/events", json=[event]).json()["stored"] == 1
+    blank = {"csrf_token": token, "data": "", "items": "", "model": "", "split": "",
+             "test_fraction": "", "params": ""}  # fmt: skip
+    response = keyed_client.post("/ui/training", data=blank, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    job_id = response.headers["location"].rsplit("=", 1)[1]
+    assert 'data-status="succeeded"' in wait_for_ui_job(keyed_client, job_id)
+    job = keyed_client.get(f"/train/{job_id}", headers={"X-API-Key": API_KEY}).json()
+    served = keyed_client.get("/model").json()
+    request = job["request"]
+    assert request["events"] is True and request["model"] == served["model"] == "als"
+    assert request["name"] == "als" and "interactions.csv" in request["data"]
+    assert request["params"] == {}  # no overrides: the served parameters

@@ -95,7 +95,7 @@ async def logout(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- training
 def training_defaults(service: RecommendationService) -> dict[str, Any]:
-    """The form's defaults: retrain the served model on its own data with its own params."""
+    """What the served model was trained with: the form's placeholders (blank fields keep it)."""
     manifest = service.snapshot.artifact.manifest
     data = manifest.get("data") or {}
     source = str(data.get("source") or "")
@@ -112,6 +112,19 @@ def training_defaults(service: RecommendationService) -> dict[str, Any]:
         "test_fraction": split.get("test_fraction", 0.2),
         "params": json.dumps(manifest.get("params") or {}),
     }
+
+
+def training_request(form: dict[str, str]) -> TrainRequest:
+    """The form as a ``POST /train`` body: a blank field is an absent one, so the untouched
+    form retrains the served model on its data plus the stored events (as an empty body)."""
+    given = {key: value.strip() for key, value in form.items() if value.strip()}
+    fraction = given.get("test_fraction")
+    return TrainRequest(
+        data=given.get("data"), items=given.get("items"), model=given.get("model"),
+        split=given.get("split"),  # type: ignore[arg-type]
+        test_fraction=None if fraction is None else float(fraction),
+        params=json.loads(given.get("params", "{}")),
+    )  # fmt: skip
 
 
 def job_context(jobs: TrainingJobs, service: RecommendationService, job_id: str) -> dict[str, Any]:
@@ -137,12 +150,7 @@ async def start(
     same_origin(request)
     form = await read_form(request)
     try:
-        params = json.loads(form.get("params") or "{}")
-        body = TrainRequest(
-            data=form.get("data", ""), model=form.get("model", "als"),
-            items=form.get("items") or None, split=form.get("split", "random"),  # type: ignore[arg-type]
-            test_fraction=float(form.get("test_fraction") or 0.2), params=params,
-        )  # fmt: skip
+        body = training_request(form)
         job = await anyio.to_thread.run_sync(start_training, body, service, settings, jobs)
     except (ValidationError, ValueError, TypeError) as exc:
         return render(
