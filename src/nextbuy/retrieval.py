@@ -84,8 +84,15 @@ def _grouped_partition(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _along(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``values`` picked at ``idx`` along the last axis (plain indexing for one row: faster)."""
-    return values[idx] if values.ndim == 1 else np.take_along_axis(values, idx, axis=-1)
+    """``values`` picked at ``idx`` along the last axis: plain indexing for one row, one flat
+    ``take`` for a C-contiguous matrix (about 2x faster than ``take_along_axis``, which
+    builds an index per axis)."""
+    if values.ndim == 1:
+        return values[idx]
+    if values.ndim == 2 and values.flags.c_contiguous:
+        n, m = values.shape
+        return np.take(values, idx + (np.arange(n, dtype=np.intp) * m)[:, None])
+    return np.take_along_axis(values, idx, axis=-1)
 
 
 def cosine_neighbours(

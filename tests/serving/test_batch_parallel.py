@@ -92,3 +92,33 @@ def test_model_recommend_per_user_exclusions_threads_match_one_thread(shop: Shop
     assert len(r) > 0
     picked = set(zip(np.repeat(users, 10).tolist(), one[0].ravel().tolist(), strict=True))
     assert picked.isdisjoint(zip(r.tolist(), c.tolist(), strict=True))
+
+
+def test_batch_frame_chunks_ahead_and_matches_the_arrays(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``nextbuy batch``'s frame, built while the next chunk scores, holds every chunk's
+    answers in order: ranks, items, rounded scores and strategies of the batch arrays."""
+    from nextbuy.cli import answers
+    from nextbuy.cli.service import open_service
+
+    served = open_service(shop.root / "als")
+    ids = served.service.snapshot.artifact.user_map.ids[:50].tolist()
+    users = [*ids[:23], "nobody", *ids[23:]]
+    item_ids, found = served.recommend_batch_arrays(users, 4)
+    monkeypatch.setattr(answers, "BATCH_USERS", 7)  # 8 chunks, the last one short
+    frame, n_fallback = answers._batch_frame(served, users, 4)
+    assert n_fallback == 1 and len(frame) == int((found.ids >= 0).sum())
+    assert frame.dtypes["rank"] == np.int32 and frame.dtypes["score"] == np.float64
+    first = frame[frame["user_id"] == users[0]]
+    assert first["rank"].tolist() == [1, 2, 3, 4]
+    assert first["item_id"].tolist() == item_ids[found.ids[0]].tolist()
+    assert first["score"].tolist() == np.round(found.scores[0].astype(np.float64), 6).tolist()
+    assert frame["user_id"].drop_duplicates().tolist() == users
+    strategies = frame.groupby("user_id", sort=False)["strategy"].first()
+    assert (
+        strategies["nobody"] == "fallback" and (strategies.drop("nobody") == "personalized").all()
+    )
+    empty, none = answers._batch_frame(served, [], 4)
+    assert empty.empty and none == 0 and list(empty.columns) == answers.BATCH_COLUMNS
+    assert empty.dtypes["rank"] == np.int32

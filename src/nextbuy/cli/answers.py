@@ -19,7 +19,7 @@ from nextbuy.spark.cli import CheckpointDir, Engine, SparkConf, SparkMaster, run
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nextbuy.cli.service import Served
+    from nextbuy.cli.service import BatchArrays, Served
 
 app = typer.Typer()
 
@@ -112,35 +112,53 @@ def batch(
 
 def _batch_frame(served: Served, user_ids: list[str], k: int) -> tuple[pd.DataFrame, int]:
     """One row per recommended item of every user (the batch route's answers), and how many
-    users got the fallback; built from the answer arrays, every core scoring."""
-    import numpy as np
+    users got the fallback. The next chunk is scored (every core) while this one's rows are
+    built, so the single-threaded frame work does not leave the cores idle."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import pandas as pd
 
     frames: list[pd.DataFrame] = []
     n_fallback = 0
-    for start in range(0, len(user_ids), BATCH_USERS):
-        chunk = user_ids[start : start + BATCH_USERS]
-        item_ids, found = served.recommend_batch_arrays(chunk, k)
-        valid = found.ids >= 0
-        per_user = valid.sum(axis=1)
-        n_fallback += int((~found.personal).sum())
-        strategy = np.where(found.personal, "personalized", "fallback").astype(object)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "user_id": np.repeat(np.asarray(chunk, dtype=object), per_user),
-                    "rank": np.cumsum(valid, axis=1)[valid],
-                    "item_id": item_ids[found.ids[valid]],
-                    "score": np.round(found.scores[valid].astype(np.float64), 6),
-                    "strategy": np.repeat(strategy, per_user),
-                },
-                columns=BATCH_COLUMNS,
-            )
-        )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nextbuy-batch") as ahead:
+
+        def asked(start: int) -> Future[tuple[Any, BatchArrays]] | None:
+            if start >= len(user_ids):
+                return None
+            chunk = user_ids[start : start + BATCH_USERS]
+            return ahead.submit(served.recommend_batch_arrays, chunk, k)
+
+        pending = asked(0)
+        for start in range(0, len(user_ids), BATCH_USERS):
+            assert pending is not None
+            item_ids, found = pending.result()
+            pending = asked(start + BATCH_USERS)
+            n_fallback += int((~found.personal).sum())
+            frames.append(_batch_rows(user_ids[start : start + BATCH_USERS], item_ids, found))
     if not frames:
-        frames.append(pd.DataFrame({c: [] for c in BATCH_COLUMNS}, columns=BATCH_COLUMNS))
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.astype({"rank": "int32", "score": "float64"}), n_fallback
+        empty = pd.DataFrame({c: [] for c in BATCH_COLUMNS}, columns=BATCH_COLUMNS)
+        return empty.astype({"rank": "int32", "score": "float64"}), 0
+    return pd.concat(frames, ignore_index=True), n_fallback
+
+
+def _batch_rows(chunk: list[str], item_ids: Any, found: BatchArrays) -> pd.DataFrame:
+    """The rows of one chunk's answer arrays (``rank`` int32, ``score`` float64 already)."""
+    import numpy as np
+    import pandas as pd
+
+    valid = found.ids >= 0
+    per_user = valid.sum(axis=1)
+    strategy = np.array(["fallback", "personalized"], dtype=object)[found.personal.astype(np.intp)]
+    return pd.DataFrame(
+        {
+            "user_id": np.repeat(np.asarray(chunk, dtype=object), per_user),
+            "rank": np.cumsum(valid, axis=1, dtype=np.int32)[valid],
+            "item_id": item_ids[found.ids[valid]],
+            "score": np.round(found.scores[valid].astype(np.float64), 6),
+            "strategy": np.repeat(strategy, per_user),
+        },
+        columns=BATCH_COLUMNS,
+    )
 
 
 @app.command()
