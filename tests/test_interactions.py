@@ -124,3 +124,20 @@ def test_events_keep_the_latest_event_type_per_pair() -> None:
         ("u1", "b"): ("view", 1.0),
     }
     assert inter.events.dtype == object
+
+
+@pytest.mark.parametrize(
+    "n_rows, n_users, n_items", [(0, 0, 0), (1, 1, 1), (500, 40, 9), (3000, 900, 5)]
+)
+def test_duplicated_pairs_match_one_argsort_of_the_keys(
+    n_rows: int, n_users: int, n_items: int
+) -> None:
+    from nextbuy.data.interactions import _duplicated, _duplicated_by_argsort
+
+    rng = np.random.default_rng(n_rows)
+    users = rng.integers(0, max(n_users, 1), n_rows).astype(np.int32)
+    items = rng.integers(0, max(n_items, 1), n_rows).astype(np.int32)
+    got = _duplicated(users, items, n_users + 3, n_items)  # users without rows: empty CSR rows
+    want = _duplicated_by_argsort(users.astype(np.int64) * max(n_items, 1) + items)
+    np.testing.assert_array_equal(got, want)
+    assert n_rows < 500 or 0 < got.sum() < n_rows
