@@ -249,8 +249,13 @@ def _integer_seconds(ints: np.ndarray) -> np.ndarray | None:
     """Whole epoch seconds as int64 with one float temporary (not five): what
     :func:`_numbers_to_seconds` gives, or None where its float path may differ (values past
     2**53, milliseconds and finer), which then runs as before."""
-    if len(ints) == 0 or ints.min() < -(2**53) or ints.max() > 2**53:
+    if len(ints) == 0:
         return None
+    low, high = ints.min(), ints.max()
+    if low < -(2**53) or high > 2**53:
+        return None
+    if low > -1e11 and high < 1e11:  # every magnitude, hence the median, says seconds
+        return ints.astype(np.int64)
     magnitude = ints.astype(np.float64)
     np.abs(magnitude, out=magnitude)
     scale = float(np.median(magnitude, overwrite_input=True))

@@ -14,14 +14,10 @@ import scipy.sparse as sp
 
 from nextbuy.data.columns import arrow_factorize, factorize
 from nextbuy.data.ids import IdMap
+from nextbuy.data.pairs import aggregated_csr, duplicated, sort_pairs
 from nextbuy.data.readers import release_arrow_memory
 from nextbuy.errors import DataError
 from nextbuy.parallel import default_workers
-
-try:  # scipy's C++ CSR routines (private, stable for years); _duplicated falls back without
-    from scipy.sparse import _sparsetools
-except ImportError:  # pragma: no cover - every scipy this supports has it
-    _sparsetools = None
 
 #: Rows from which the two ID columns are encoded on two threads (below, a thread costs more).
 _PARALLEL_ROWS = 100_000
@@ -103,8 +99,8 @@ class Interactions:
                 stamps[keep],
             )
             events = None if events is None else events[keep]
-        u_codes, i_codes, values, stamps, events = _aggregate(
-            u_codes, i_codes, values, stamps, events, len(imap), explicit
+        u_codes, i_codes, values, stamps, events, csr = _aggregate(
+            u_codes, i_codes, values, stamps, events, (len(umap), len(imap)), explicit
         )
         return cls(
             user_map=umap,
@@ -116,6 +112,7 @@ class Interactions:
             explicit=explicit,
             events=None if kinds is None or events is None else kinds[1][events],
             rating_scale=rating_scale if explicit else None,
+            _csr=[] if csr is None else [csr],
         )
 
     @classmethod
@@ -251,51 +248,6 @@ def _encode(ids: pd.Series, id_map: IdMap | None) -> tuple[np.ndarray, IdMap]:
     return remap[codes] if len(codes) else codes, id_map
 
 
-def _duplicated(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> np.ndarray:
-    """Mask of the rows whose (user, item) pair occurs more than once (every copy marked).
-
-    A counting sort by user and a sort of each user's items (scipy's CSR routines, in C++):
-    at 2M rows about half the time of one argsort of the pair keys, which runs where those
-    routines are missing.
-    """
-    n = len(users)
-    if _sparsetools is None or n == 0:
-        return _duplicated_by_argsort(users.astype(np.int64) * max(n_items, 1) + items)
-    idx = np.int32 if max(n, n_users, n_items) < 2**31 - 1 else np.int64
-    indptr = np.empty(n_users + 1, dtype=idx)
-    cols = np.empty(n, dtype=idx)
-    rows = np.empty(n, dtype=np.int64)  # row numbers, carried through both sorts
-    _sparsetools.coo_tocsr(
-        n_users, n_items, n, users.astype(idx, copy=False), items.astype(idx, copy=False),
-        np.arange(n, dtype=np.int64), indptr, cols, rows,
-    )  # fmt: skip
-    _sparsetools.csr_sort_indices(n_users, indptr, cols, rows)
-    same = cols[1:] == cols[:-1]
-    del cols
-    starts = indptr[1:-1].astype(np.int64)
-    same[starts[(starts > 0) & (starts < n)] - 1] = False  # a user's first item vs the last one's
-    marked = np.zeros(n, dtype=bool)
-    marked[1:] |= same
-    marked[:-1] |= same
-    dup = np.empty(n, dtype=bool)
-    dup[rows] = marked
-    return dup
-
-
-def _duplicated_by_argsort(key: np.ndarray) -> np.ndarray:
-    """:func:`_duplicated` by one argsort of the pair keys (where scipy's routines are missing)."""
-    order = np.argsort(key)
-    ordered = key[order]
-    same = ordered[1:] == ordered[:-1]
-    del ordered
-    marked = np.zeros(len(key), dtype=bool)
-    marked[1:] |= same
-    marked[:-1] |= same
-    dup = np.empty(len(key), dtype=bool)
-    dup[order] = marked
-    return dup
-
-
 def _has_nul(values: pa.Array) -> bool:
     """True when a string holds a NUL character (numpy's str order ignores trailing NULs)."""
     return bool(pc.any(pc.match_substring(values, "\x00")).as_py())
@@ -307,20 +259,25 @@ def _aggregate(
     values: np.ndarray,
     stamps: np.ndarray,
     events: np.ndarray | None,
-    n_items: int,
+    shape: tuple[int, int],
     explicit: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, sp.csr_matrix | None]:
     """One row per (user, item): the latest rating for explicit data, summed values for implicit.
 
     Implicit rows keep the latest timestamp and the event of the latest event (``events``:
-    any per-row array, e.g. codes). Duplicates are found by one argsort of the pair keys, and
-    only the duplicated rows are sorted by time. Returns int32 users and items, float32 values
-    (sums in float64).
+    any per-row array, e.g. codes). Duplicates are found from the pairs in CSR order
+    (:mod:`nextbuy.data.pairs`), and only the duplicated rows are sorted by time. Returns int32
+    users and items, float32 values (sums in float64), and their CSR laid out from the same
+    sort (None without scipy's routines: ``Interactions.csr`` builds it).
     """
-    dup = _duplicated(users, items, int(users.max(initial=-1)) + 1, n_items)
+    n_items = shape[1]
+    pairs = sort_pairs(users, items, shape)
+    dup = duplicated(users, items, shape, pairs)
     users, items = users.astype(np.int32, copy=False), items.astype(np.int32, copy=False)
     if not dup.any():
-        return users, items, values.astype(np.float32), stamps, events
+        values = values.astype(np.float32)
+        csr = None if pairs is None else aggregated_csr(pairs, values, dup, values[:0])
+        return users, items, values, stamps, events, csr
     rows = np.flatnonzero(dup)
     key = users[rows].astype(np.int64) * max(n_items, 1) + items[rows]
     order = rows[np.lexsort((stamps[rows], key))]  # by pair, then time: last = latest
@@ -340,11 +297,15 @@ def _aggregate(
         """The rows without duplicates, then the latest row of each duplicated pair."""
         return np.concatenate([column[single], column[latest]])
 
-    summed = np.concatenate([values[single].astype(np.float32), merged.astype(np.float32)])
+    merged = merged.astype(np.float32)
+    csr = None if pairs is None else aggregated_csr(pairs, values, dup, merged)
+    del pairs
+    summed = np.concatenate([values[single].astype(np.float32), merged])
     return (
         kept(users),
         kept(items),
         summed,
         kept(stamps),
         None if events is None else kept(events),
+        csr,
     )
