@@ -95,9 +95,8 @@ def aggregated_csr(
     head = pairs.rows[first]
     data = values[head].astype(np.float32)
     data[dup[head]] = merged
-    counts = np.zeros(len(first) + 1, dtype=np.int64)
-    np.cumsum(first, out=counts[1:])
-    indptr = counts[pairs.indptr].astype(pairs.indptr.dtype, copy=False)
+    firsts = np.flatnonzero(first)  # sorted: the pairs before each user's first row are
+    indptr = np.searchsorted(firsts, pairs.indptr).astype(pairs.indptr.dtype)  # its offset
     m = sp.csr_matrix((data, pairs.cols[first], indptr), shape=pairs.shape)
     m.has_canonical_format = True  # items strictly increase within each user
     return m
