@@ -24,7 +24,7 @@ class SortedPairs:
     shape: tuple[int, int]
     indptr: np.ndarray  # n_users + 1 offsets into the sorted rows
     cols: np.ndarray  # item of each sorted row
-    rows: np.ndarray  # int64 row number of each sorted row
+    rows: np.ndarray  # row number of each sorted row (int32 below 2**31 rows)
     same: np.ndarray  # bool, len - 1: sorted row k + 1 has the pair of sorted row k
 
 
@@ -37,10 +37,10 @@ def sort_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> 
     idx = np.int32 if max(n, n_users, n_items) < 2**31 - 1 else np.int64
     indptr = np.empty(n_users + 1, dtype=idx)
     cols = np.empty(n, dtype=idx)
-    rows = np.empty(n, dtype=np.int64)  # row numbers, carried through both sorts
+    rows = np.empty(n, dtype=idx)  # row numbers, carried through both sorts
     _sparsetools.coo_tocsr(
         n_users, n_items, n, users.astype(idx, copy=False), items.astype(idx, copy=False),
-        np.arange(n, dtype=np.int64), indptr, cols, rows,
+        np.arange(n, dtype=idx), indptr, cols, rows,
     )  # fmt: skip
     _sparsetools.csr_sort_indices(n_users, indptr, cols, rows)
     same = cols[1:] == cols[:-1]
