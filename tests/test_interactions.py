@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
@@ -124,3 +125,47 @@ def test_events_keep_the_latest_event_type_per_pair() -> None:
         ("u1", "b"): ("view", 1.0),
     }
     assert inter.events.dtype == object
+
+
+@pytest.mark.parametrize(
+    "n_rows, n_users, n_items", [(0, 0, 0), (1, 1, 1), (500, 40, 9), (3000, 900, 5)]
+)
+def test_duplicated_pairs_match_one_argsort_of_the_keys(
+    n_rows: int, n_users: int, n_items: int
+) -> None:
+    from nextbuy.data.pairs import duplicated, duplicated_by_argsort, sort_pairs
+
+    rng = np.random.default_rng(n_rows)
+    users = rng.integers(0, max(n_users, 1), n_rows).astype(np.int32)
+    items = rng.integers(0, max(n_items, 1), n_rows).astype(np.int32)
+    shape = (n_users + 3, max(n_items, 1))  # users without rows: empty CSR rows
+    got = duplicated(users, items, shape, sort_pairs(users, items, shape))
+    want = duplicated_by_argsort(users.astype(np.int64) * max(n_items, 1) + items)
+    np.testing.assert_array_equal(got, want)
+    assert n_rows < 500 or 0 < got.sum() < n_rows
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+@pytest.mark.parametrize("n_rows", [1, 7, 4000])
+def test_csr_laid_out_with_the_aggregation_is_the_csr_of_its_rows(
+    explicit: bool, n_rows: int
+) -> None:
+    rng = np.random.default_rng(n_rows)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 300, n_rows).astype(str),
+            "item_id": rng.integers(0, 40, n_rows).astype(str),
+            "value": rng.random(n_rows) * 5,
+            "timestamp": rng.integers(0, 10, n_rows),
+        }
+    )
+    inter = Interactions.from_frame(frame, explicit=explicit)
+    got = inter.csr
+    want = sp.csr_matrix((inter.values, (inter.users, inter.items)), shape=inter.shape)
+    want.sum_duplicates()
+    want.sort_indices()
+    assert got.dtype == np.float32 and got.shape == want.shape and got.nnz == len(inter)
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)
+    assert got.has_sorted_indices and got.has_canonical_format

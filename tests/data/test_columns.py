@@ -55,3 +55,13 @@ def test_integer_timestamps_give_what_the_float_path_gives(values: list[int]) ->
     got = epoch_seconds(series, "f", "t")
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, expected)
+
+
+def test_categorical_events_give_what_text_events_give() -> None:
+    raw = pd.Series([" View", "PURCHASE ", "cart", " View"], dtype="str")
+    got = event_column(raw.astype("category"), "f.parquet", "event")
+    expected = event_column(raw, "f.parquet", "event")
+    assert got.equals(expected) and got.dtype == expected.dtype
+    blank = pd.Series(["view", " ", "cart"], dtype="category")
+    with pytest.raises(DataError, match="column 'event', data row 2: expected an event type"):
+        event_column(blank, "f.parquet", "event")

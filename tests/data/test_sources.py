@@ -267,3 +267,26 @@ def test_dataset_to_interactions_passes_maps_through(write) -> None:
         user_map=full.user_map, item_map=full.item_map
     )
     assert sub.user_map == full.user_map and sub.n_items == 3
+
+
+def test_parquet_events_read_as_dictionary_give_the_csv_frame(tmp_path) -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u1", "u3"],
+            "item_id": ["i1", "i1", "i2", "i1"],
+            "timestamp": [1, 2, 3, 4],
+            "event": [" View", "purchase", "CART", "view"],
+        }
+    )
+    frame.to_parquet(tmp_path / "e.parquet", index=False)
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    got = read_interactions(tmp_path / "e.parquet")
+    want = read_interactions(tmp_path / "e.csv")
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.frame["event"].tolist() == ["view", "purchase", "cart", "view"]
+    assert got.frame["value"].tolist() == [1.0, 5.0, 3.0, 1.0]
+    assert got.feedback == want.feedback
+    assert (got.to_interactions().csr != want.to_interactions().csr).nnz == 0
+    frame.assign(event=["view", " ", "cart", "view"]).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match="column 'event', data row 2: expected an event type"):
+        read_interactions(tmp_path / "b.parquet")

@@ -249,8 +249,13 @@ def _integer_seconds(ints: np.ndarray) -> np.ndarray | None:
     """Whole epoch seconds as int64 with one float temporary (not five): what
     :func:`_numbers_to_seconds` gives, or None where its float path may differ (values past
     2**53, milliseconds and finer), which then runs as before."""
-    if len(ints) == 0 or ints.min() < -(2**53) or ints.max() > 2**53:
+    if len(ints) == 0:
         return None
+    low, high = ints.min(), ints.max()
+    if low < -(2**53) or high > 2**53:
+        return None
+    if low > -1e11 and high < 1e11:  # every magnitude, hence the median, says seconds
+        return ints.astype(np.int64)
     magnitude = ints.astype(np.float64)
     np.abs(magnitude, out=magnitude)
     scale = float(np.median(magnitude, overwrite_input=True))
@@ -300,14 +305,20 @@ def event_column(series: pd.Series, source: str, column: str) -> pd.Series:
     Cleaned once per distinct type (Arrow dictionary), not once per row; pandas' string
     methods where Arrow cannot take the column (missing cells: the error names the row).
     """
-    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    found = arrow_factorize(s)
+    found = categorical_text(series)
+    if found is None:
+        s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+        found = arrow_factorize(s)
+        dtype = s.dtype
+    else:  # a Parquet dictionary column: its codes as they are, no strings built to hash
+        dtype = pd.Series([], dtype=object).astype("str").dtype
     if found is not None:
         codes, kinds = found
         cleaned = pc.utf8_lower(pc.utf8_trim_whitespace(kinds))  # pandas' strip() and lower()
         blank = pc.equal(cleaned, "").to_numpy(zero_copy_only=False)
         if not blank.any():
-            return pd.Series(cleaned.take(pa.array(codes)).to_pandas(), dtype=s.dtype)
+            return pd.Series(cleaned.take(pa.array(codes)).to_pandas(), dtype=dtype)
+    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
     s = s.str.strip().str.lower()
     empty = s.isna().to_numpy() | (s == "").to_numpy(dtype=bool, na_value=True)
     if empty.any():
@@ -360,6 +371,24 @@ def arrow_text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         return arr
     return pa.array(s, type=pa.string())
+
+
+def categorical_text(s: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
+    """(codes, categories as Arrow strings) of a categorical text column without missing
+    cells (what :func:`arrow_factorize` gives, without hashing); None for anything else."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return None
+    codes = s.cat.codes.to_numpy()
+    categories = s.cat.categories
+    if (codes < 0).any() or not pd.api.types.is_string_dtype(categories.dtype):
+        return None
+    try:
+        kinds = arrow_text(pd.Series(categories))
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if isinstance(kinds, pa.ChunkedArray):
+        kinds = kinds.combine_chunks()
+    return codes, kinds
 
 
 def arrow_factorize(ids: pd.Series) -> tuple[np.ndarray, pa.Array] | None:

@@ -47,6 +47,7 @@ def read_plain_table(
     dtype: type | str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    dictionary_columns: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read a table as it is, by extension (.csv .tsv .parquet .jsonl/.ndjson, optionally .gz).
 
@@ -54,7 +55,8 @@ def read_plain_table(
     folders and ratings files are datasets (``sources.read_table`` reads those). Columns named
     in ``string_columns`` are read as text so IDs such as ``"007"`` keep their zeros;
     ``dtype=str`` reads every column as text. CSV goes through pyarrow (multi-threaded); other
-    columns get inferred types.
+    columns get inferred types. Parquet text columns named in ``dictionary_columns`` come as
+    pandas categoricals (decoded once per distinct value: event types).
     """
     path = Path(path)
     fmt = resolve_format(path, format)
@@ -78,7 +80,7 @@ def read_plain_table(
         return frame
     if fmt == "parquet":
         try:
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(path, **_parquet_dictionary(path, dictionary_columns))
         except (OSError, pa.ArrowException, ValueError) as exc:
             raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     elif fmt == "jsonl":
@@ -89,6 +91,23 @@ def read_plain_table(
         frame = frame.apply(lambda col: col.where(col.isna(), col.astype("str")).astype("str"))
     release_arrow_memory()
     return frame
+
+
+def _parquet_dictionary(path: Path, columns: Iterable[str]) -> dict[str, list[str]]:
+    """``read_dictionary=`` for the text columns of ``columns`` that the file has (none asked:
+    no keyword, the file's schema is not read)."""
+    wanted = set(columns)
+    if not wanted:
+        return {}
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    text = [
+        f.name
+        for f in schema
+        if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    return {"read_dictionary": text} if text else {}
 
 
 def release_arrow_memory() -> None:

@@ -83,7 +83,18 @@ def read_interactions(
     if reader is not None:
         return reader(path)
     string_cols = [columns.user, columns.item, columns.event or "event"]
-    raw = read_plain_table(path, fmt, string_columns=string_cols)
+    event = columns.event or "event"
+    taken = {
+        columns.user,
+        columns.item,
+        columns.value,
+        columns.time,
+        "value",
+        "rating",
+        "timestamp",
+    }
+    dictionary = [] if event in taken else [event]  # few distinct values: decode each once
+    raw = read_plain_table(path, fmt, string_columns=string_cols, dictionary_columns=dictionary)
     frame, choice = canonical_frame(raw, columns, str(path), event_weights)
     del raw  # the canonical frame holds what is needed (Arrow strings are shared, not copied)
     release_arrow_memory()
