@@ -6,8 +6,8 @@ setting one parameter at a time, following a direction while it helps; steps shr
 round. Trials are skipped by their *estimated* cost against the budget, so which trials run
 does not depend on how long earlier ones happened to take; a wall-clock guard at the budget
 is the one remaining dependence on machine load. The best 2-5 families are then blended,
-their weights chosen on the mean over up to :data:`FOLDS` validation slices (the extra
-slices, carved with other seeds, are budgeted up front: the rounds leave them room).
+their members and weights chosen on the mean over up to :data:`FOLDS` validation slices (the
+extra slices, carved with other seeds, are budgeted up front: the rounds leave them room).
 """
 
 from __future__ import annotations
