@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from nextbuy.errors import NextBuyError
 from nextbuy.models import registry
-from nextbuy.models.base import Recommender
 from nextbuy.models.blend import standardize
-from nextbuy.progress import console
 from nextbuy.selection import space
 from nextbuy.selection.blend_search import evaluations, search_blend
 from nextbuy.selection.budget import (
@@ -39,10 +34,10 @@ from nextbuy.selection.budget import (
     trial_seconds,
 )
 from nextbuy.selection.leaderboard import COMPLETE, FAILED, SKIPPED, Leaderboard, Trial
+from nextbuy.selection.progress import search_progress
+from nextbuy.selection.state import REFIT_SHARE, SearchState
 from nextbuy.selection.validation import Validator
 
-#: Share of the budget kept for refitting the winner on all training data.
-REFIT_SHARE = 0.2
 #: Largest share of the search budget one family's default fit may take (else skipped).
 FAMILY_SHARE = 0.5
 #: Share of the budget a blend's refit (all its members) may always take.
@@ -60,60 +55,6 @@ FIRST_REFINE = (1.5,)
 #: Families never blended: popularity adds nothing; a sequence model's refit would dominate
 #: the blend's cost and its scores are read from the order, not the history set.
 NOT_BLENDED = frozenset({"popularity", *space.SEQUENCE_FAMILIES})
-
-
-@dataclass
-class SearchState:
-    """What the search carries between trials: spend, best models, and the progress line."""
-
-    validator: Validator
-    stats: DataStats
-    full_stats: DataStats
-    speed: float
-    budget: float  # seconds of estimated cost the search may spend (inf = no limit)
-    total: float  # the whole budget, refit included (inf = no limit)
-    defaults: dict[str, dict[str, Any]]
-    board: Leaderboard
-    started: float = field(default_factory=time.perf_counter)
-    spent: float = 0.0
-    models: dict[str, Recommender] = field(default_factory=dict)  # best fitted per family
-    not_run: int = 0
-    update: Any = None
-    calibrated: float = 1.0  # the speed the calibration fit measured
-    #: per family, the speed its defaults fit showed (its cost formula's error folded in)
-    family_speed: dict[str, float] = field(default_factory=dict)
-    reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
-    refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
-
-    def speed_of(self, family: str) -> float:
-        """The speed ``family``'s estimates use: what its own defaults fit showed, else the
-        machine's."""
-        return self.family_speed.get(family, self.speed)
-
-    def refit_allowance(self) -> float:
-        """Estimated seconds a final refit may take: the reserve, or what the search left."""
-        return max(self.total * REFIT_SHARE, self.total - self.spent)
-
-    def remaining(self) -> float:
-        """Estimated seconds left, less the reserve (0 once the wall clock, with the reserve
-        scaled as estimates have been running behind, reaches the budget)."""
-        if math.isinf(self.budget):
-            return math.inf
-        if not self.affords(0.0):
-            return 0.0
-        return max(self.budget - self.spent - self.reserve, 0.0)
-
-    def affords(self, cost: float) -> bool:
-        """True when a trial estimated at ``cost`` s fits the budget left after the reserve,
-        by the estimates and by the wall clock (estimates scaled by how far behind they ran)."""
-        if math.isinf(self.budget):
-            return True
-        elapsed = time.perf_counter() - self.started
-        drift = max(1.0, elapsed / max(self.spent, 1e-9))
-        return (
-            cost <= self.budget - self.spent - self.reserve
-            and elapsed + (cost + self.reserve) * drift <= self.budget
-        )
 
 
 def run_search(
@@ -150,7 +91,7 @@ def run_search(
     state.calibrated = state.speed
     for family, reason in (skipped or {}).items():
         board.add(Trial(len(board.trials), family, {}, status=SKIPPED, reason=reason))
-    with _progress(show_progress) as update:
+    with search_progress(show_progress) as update:
         state.update = update
         for family in families:  # round 0: every family's defaults
             _defaults_trial(state, family)
@@ -468,24 +409,3 @@ def _blend(state: SearchState) -> None:
         )
     board.add(trial)
     state.update(trial, board.best())
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
-    """An ``update(trial, best)`` callable driving one rich progress line (or nothing)."""
-    if not enabled:
-        yield lambda trial, best: None
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("model selection: starting", total=None)
-
-        def update(trial: Trial, best: Trial | None) -> None:
-            value = "-" if not math.isfinite(trial.value) else f"{trial.value:.4f}"
-            top = "-" if best is None else f"{best.family} {best.value:.4f}"
-            progress.update(
-                task,
-                description=f"trial {trial.number:>3}  {trial.family:<10} {value}  best: {top}",
-            )
-
-        yield update
