@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def nextbuy_prep(path: Path) -> object:
@@ -24,7 +25,7 @@ def nextbuy_prep(path: Path) -> object:
     return read_interactions(path).to_interactions().csr
 
 
-def implicit_prep(path: Path) -> object:
+def implicit_prep(path: Path) -> Any:
     """Bare implicit's data preparation (``benchmarks/speed.py``'s reference)."""
     import numpy as np
     import pandas as pd

@@ -151,21 +151,16 @@ def worker_implicit(args: argparse.Namespace) -> dict[str, Any]:
     """Bare implicit: pandas + scipy CSR, implicit's ALS and recommend."""
     import implicit.cpu.als
     import numpy as np
-    import pandas as pd
-    import scipy.sparse as sp
+    import pandas  # noqa: F401  (imported before the timed stage, as NextBuy's side is)
+    import scipy.sparse  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     out: dict[str, Any] = {"start_mib": _status("VmRSS")}
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from prep_ab import implicit_prep  # the one definition of the reference's preparation
+
     with Stage(out, "prep"):
-        frame = pd.read_parquet(args.data, columns=["user_id", "item_id", "value"])
-        users, user_ids = pd.factorize(frame["user_id"])
-        items, item_ids = pd.factorize(frame["item_id"])
-        csr = sp.csr_matrix(
-            (frame["value"].to_numpy(np.float32), (users, items)),
-            shape=(len(user_ids), len(item_ids)),
-        )
-        csr.sum_duplicates()
-        del frame, users, items
+        csr = implicit_prep(args.data)
     out["shape"] = list(csr.shape)
     out["nnz"] = int(csr.nnz)
     with threadpool_limits(1, "blas"):  # implicit's advice; NextBuy's ALS does the same
