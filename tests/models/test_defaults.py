@@ -56,6 +56,13 @@ def test_counts_get_log_confidence() -> None:
     assert resolve("ials", {"weighting": "auto"}, shape)["weighting"] == "log"
 
 
+def _split(inter: Interactions, protocol: str) -> tuple[Interactions, Interactions]:
+    """Per-user random 20% (``user``) or each user's latest 20% (``latest``)."""
+    if protocol == "user":
+        return split_by_user(inter, 0.2, seed=42)
+    return split_user_latest(inter, 0.2)
+
+
 def _shop(per_user: int) -> Interactions:
     n_users, n_items = (600, 200) if per_user <= 10 else (300, 300)
     shop = generate_shop(n_users, n_items, n_users * per_user, seed=3)
@@ -90,11 +97,7 @@ FAMILIES = ["itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr", "ble
 def test_defaults_never_fall_below_popularity_on_shop_densities(
     per_user: int, protocol: str
 ) -> None:
-    inter = _shop(per_user)
-    if protocol == "user":
-        train, test = split_by_user(inter, 0.2, seed=42)
-    else:
-        train, test = split_user_latest(inter, 0.2)
+    train, test = _split(_shop(per_user), protocol)
     pop = evaluate(registry.create("popularity").fit(train), train, test, k=10)
     floor = pop.metrics["ndcg@10"]
     scores = {
@@ -112,11 +115,7 @@ def test_sparse_als_and_ials_clear_popularity_with_a_margin(per_user: int, proto
 
     (Without it, ALS's ratio on the 2,000-user shop at 5 per user was 0.95 temporal.)
     """
-    inter = _shop(per_user)
-    if protocol == "user":
-        train, test = split_by_user(inter, 0.2, seed=42)
-    else:
-        train, test = split_user_latest(inter, 0.2)
+    train, test = _split(_shop(per_user), protocol)
     pop = evaluate(registry.create("popularity").fit(train), train, test, k=10)
     floor = 1.1 * pop.metrics["ndcg@10"]
     for name in ("als", "ials"):
