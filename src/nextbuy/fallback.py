@@ -17,6 +17,7 @@ import numpy as np
 
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError
+from nextbuy.selection.validation import has_timestamps
 
 #: The artifact file holding the scores (float32, one per trained item).
 FILE = "fallback_trending.npy"
@@ -43,12 +44,6 @@ class Fallback:
         np.save(folder / FILE, np.asarray(self.scores, dtype=np.float32), allow_pickle=False)
 
 
-def is_timed(train: Interactions) -> bool:
-    """True when the rows carry distinct timestamps (recency means something)."""
-    stamps = train.timestamps
-    return bool(len(stamps) and (stamps > 0).any() and stamps.min() != stamps.max())
-
-
 def trending_fallback(
     train: Interactions, selection: dict[str, Any] | None = None
 ) -> Fallback | None:
@@ -57,7 +52,7 @@ def trending_fallback(
     ``selection`` (``--model auto``'s manifest entry) supplies the half-life of the best
     ``trending`` trial on validation; without one the trending model's default is used.
     """
-    if not is_timed(train):
+    if not has_timestamps(train):  # the rule --model auto uses for trending too
         return None
     from nextbuy.models.trending import Trending, TrendingConfig
 
