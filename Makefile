@@ -59,7 +59,11 @@ bench-quality: setup
 bench-speed: setup
 	$(BIN)/python benchmarks/speed.py
 
+# load.py drives the server with Debian's wrk and hey (installed here when missing, like chromium).
 bench-load: setup
+	@command -v wrk >/dev/null && command -v hey >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey) >/dev/null 2>&1 || \
+	  echo "could not install wrk and hey: apt-get install -y wrk hey"
 	$(BIN)/python benchmarks/load.py
 
 # Builds the images and runs the compose deployment end to end (needs a Docker engine; see
