@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         metavar="A,B",
-        help="NextBuy families left out of the new sets (ease also drops the EASE peer)",
+        help="NextBuy families left out of the new sets (the EASE peer grid always runs)",
     )
     parser.add_argument(
         "--protocol",
