@@ -12,9 +12,12 @@ ALS over a small grid with linear and log confidence, LightFM WARP when installe
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +328,47 @@ def markdown(table: SetTable) -> str:
     notes = [f"{r.library} {r.model}: {r.note}" for r in rows if r.note]
     notes.append("NextBuy rows (bold) are untuned: settings list what each `auto` default became")
     return "\n".join(lines + [""] + [f"* {n}" for n in warnings + notes])
+
+
+# ---------------------------------------------------------------------- quality.py's cases
+def cases(args: argparse.Namespace) -> list[tuple[str, Callable[[], Interactions]]]:
+    """quality.py's --lastfm / --shop-density (and --temporal MovieLens) cases, read lazily;
+    sets ``args.set_keys`` (the output file's stem)."""
+    sets: list[tuple[str, Callable[[], Interactions]]] = []
+    args.set_keys = []
+    if args.movielens is not None and args.temporal:
+        sets.append(("MovieLens 100K", lambda: movielens(args.movielens)))
+        args.set_keys = ["ml100k"]
+    if args.lastfm is not None:
+        sets.append(("Last.fm HetRec play counts", lambda: read_lastfm(args.lastfm)))
+        args.set_keys.append("lastfm")
+    for n in args.shop_density:
+        sets.append((f"synthetic shop, {n} per user", lambda n=n: shop(n)))
+        args.set_keys.append(f"shop{n}")
+    return sets
+
+
+def run_cases(
+    sets: list[tuple[str, Callable[[], Interactions]]],
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    command: str,
+) -> int:
+    """One table per data set and protocol, in ``quality-<sets>.md`` / ``.json`` (e.g.
+    ``quality-lastfm.md``, ``quality-ml100k-shop5-shop50.md``)."""
+    tables = []
+    for name, read in sets:
+        skip = tuple(s.strip() for s in args.skip.split(",") if s.strip())
+        tables += run_set(name, read(), peers=not args.no_peers_on_sets, skip=skip)
+    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    head = (f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), load average "
+            f"{info['load_average']} before and {info['load_average_after']} after; "
+            f"commit {info['commit']}. Command: `{command}`")  # fmt: skip
+    text = "\n\n".join([head, *(markdown(t) for t in tables)]) + "\n"
+    print("\n" + text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "quality-" + "-".join(args.set_keys)
+    (args.out / f"{stem}.md").write_text(text)
+    payload = {"machine": info, "command": command, "tables": [asdict(t) for t in tables]}
+    (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str))
+    return 0
