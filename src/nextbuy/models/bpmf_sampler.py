@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
+from nextbuy.data.split import has_timestamps
 from nextbuy.errors import DataError
 from nextbuy.models.bpmf_config import BPMFConfig
 from nextbuy.models.bpmf_draws import A0, B0, sample_prior, sample_scales, sample_side
@@ -34,8 +35,7 @@ class Posterior:
 
 def uses_time(train: Interactions, bins: int) -> bool:
     """Time terms run when asked for (``bins > 0``) and the ratings carry varying timestamps."""
-    ts = train.timestamps
-    return bins > 0 and len(ts) > 1 and bool((ts != 0).all()) and int(ts.min()) < int(ts.max())
+    return bins > 0 and has_timestamps(train)
 
 
 def gibbs(
