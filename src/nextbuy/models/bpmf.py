@@ -1,4 +1,5 @@
-"""Bayesian biased matrix factorisation for ratings by Gibbs sampling (vectorized numpy)."""
+"""Bayesian biased matrix factorisation for ratings by Gibbs sampling: the model (fit, export,
+predict, fold-in); the sampler and its draws live in the ``bpmf_*`` modules."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ class BPMF(RatingFactorModel):
     heteroscedastic noise: each user and item has a precision scale with a Gamma prior of
     strength ``user_noise`` / ``item_noise`` (0 = one shared noise level), so erratic raters
     and divisive items count less. No learning rate, no L2 to tune: the priors are learned.
-    SVD++'s implicit feedback sits in the priors (:class:`ImplicitPrior`): which items a user
-    rated shifts the user's prior mean (``implicit``), which users rated an item the item's
-    (``item_implicit``). Ranking shrinks rarely rated items (``rank_support``). With
-    ``time_bins > 0`` and timestamped ratings, timeSVD++'s baseline drifts are sampled too
-    (:mod:`~nextbuy.models.bpmf_time`): ``predict(..., timestamps=)`` uses them, and the
-    exported biases (ranking, serving, ``predict`` without timestamps) hold the latest time
-    bin and each user's mean drift + day term over their training ratings.
+    SVD++'s implicit feedback sits in the priors (:mod:`~nextbuy.models.bpmf_implicit`):
+    which items a user rated shifts the user's prior mean (``implicit``), which users rated
+    an item the item's (``item_implicit``). Ranking shrinks rarely rated items
+    (``rank_support``). With ``time_bins > 0`` and timestamped ratings, timeSVD++'s baseline
+    drifts are sampled too (:mod:`~nextbuy.models.bpmf_time`): ``predict(..., timestamps=)``
+    uses them, and the exported biases (ranking, serving, ``predict`` without timestamps)
+    hold the latest time bin and each user's mean drift + day term over their training ratings.
 
     Predictions average ``p_u . q_i`` over the kept samples. That average is exported as
     ``rank`` factors per user and item by a randomized SVD (rank 64 changes the RMSE by less
