@@ -20,11 +20,8 @@ every user, each the fastest of ``--repeat`` runs (3). Ranking metrics of rating
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +38,12 @@ from nextbuy.evaluation.metrics import mae, pairs_in, ranking_metrics, rmse
 from nextbuy.evaluation.protocols import protocol_a, protocol_b
 from nextbuy.models import registry
 from nextbuy.retrieval import topk
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # run as a script: the sibling modules live in the benchmarks package
+    sys.path.insert(0, _ROOT)
+from benchmarks import quality_sets  # noqa: E402
+from benchmarks.quality_report import bar_chart, machine, markdown  # noqa: E402
 
 K = 10
 #: NextBuy models per protocol, best last (their shipped defaults).
@@ -329,106 +332,6 @@ def _echo(row: Row) -> None:
     )
 
 
-# ---------------------------------------------------------------------- reporting
-_COLUMNS = [
-    ("RMSE", "rmse"),
-    ("MAE", "mae"),
-    ("NDCG@10", "ndcg@10"),
-    ("P@10", "precision@10"),
-    ("R@10", "recall@10"),
-    ("MAP@10", "map@10"),
-    ("HR@10", "hit_rate@10"),
-    ("coverage@10", "coverage@10"),
-]
-
-
-def markdown(rows: list[Row], protocol: str) -> str:
-    """One protocol's table, sorted by its headline metric (best first)."""
-    cols = _COLUMNS if protocol == "A" else _COLUMNS[2:]
-    key = "rmse" if protocol == "A" else "ndcg@10"
-    ordered = sorted(rows, key=lambda r: r.metrics[key] * (1 if protocol == "A" else -1))
-    head = ["model", "library", "settings", *(c for c, _ in cols), "fit s", "recommend all s"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in ordered:
-        name = f"**{r.model}**" if r.library == "nextbuy" else r.model
-        cells = [name, r.library, r.settings or "defaults"]
-        cells += [f"{r.metrics[m]:.4f}" if m in r.metrics else "" for _, m in cols]
-        cells.append(f"{r.fit_seconds:.2f}")
-        cells.append("" if r.recommend_seconds is None else f"{r.recommend_seconds:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    notes = [f"{r.library} {r.model}: {r.note}" for r in ordered if r.note]
-    if protocol == "A":
-        notes.append("ranking columns count every test rating as relevant (protocol B is the "
-                     "ranking benchmark)")  # fmt: skip
-    notes.append("NextBuy rows (bold) use the shipped defaults (config/default.yaml); fit and "
-                 "recommend times are wall-clock seconds on this machine, recommend = top-10 "
-                 "with seen items excluded for every user")  # fmt: skip
-    return "\n".join(lines) + "\n\n" + "\n".join(f"* {n}" for n in notes)
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on (and how busy it was)."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        "commit": _git_commit(),
-    }
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=False)  # fmt: skip
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
-def bar_chart(results: dict[str, list[Row]], path: Path) -> None:
-    """NDCG@10 (protocol B) and RMSE (protocol A) by model, NextBuy's bars highlighted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [(p, k) for p, k in (("B", "ndcg@10"), ("A", "rmse")) if p in results]
-    tallest = max(len(results[p]) for p, _ in panels)
-    height = max(4.6, 0.42 * tallest + 1.4)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), height), dpi=110)
-    axes = np.atleast_1d(axes)
-    for ax, (protocol, key) in zip(axes, panels, strict=True):
-        rows = sorted(results[protocol], key=lambda r: r.metrics[key], reverse=key != "rmse")
-        labels = [f"{r.model}\n({r.library})" for r in rows]
-        values = [r.metrics[key] for r in rows]
-        colors = ["#dd8452" if r.library == "nextbuy" else "#8c8c8c" for r in rows]
-        ax.barh(labels[::-1], values[::-1], color=colors[::-1])
-        for y, v in enumerate(values[::-1]):
-            ax.text(v, y, f" {v:.3f}", va="center", fontsize=8)
-        if key == "rmse":
-            ax.set_xlim(min(values) - 0.03, max(values) + 0.03)
-            ax.set_title("Protocol A: test RMSE (lower is better)")
-        else:
-            ax.set_xlim(0, max(values) * 1.15)
-            ax.set_title("Protocol B: NDCG@10 (higher is better)")
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("MovieLens 100K, DESIGN section 7 protocols (orange: NextBuy)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movielens", type=Path, help="ml-100k folder (protocols A and B)")
@@ -455,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         metavar="A,B",
-        help="NextBuy families left out of the new sets (ease also drops the EASE peer)",
+        help="NextBuy families left out of the new sets (the EASE peer grid always runs)",
     )
     parser.add_argument(
         "--protocol",
@@ -483,9 +386,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     results: dict[str, list[Row]] = {}
-    sets = _data_sets(args)
+    sets = quality_sets.cases(args)
     if sets:
-        return _run_sets(sets, args, info, argv)
+        command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        return quality_sets.run_cases(sets, args, info, command)
     for protocol in protocols:
         results[protocol] = run_protocol(protocol, args.movielens, args.peers)
     info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -509,63 +413,6 @@ def main(argv: list[str] | None = None) -> int:
         bar_chart(results, args.out / "quality.png")
     else:
         (args.out / f"quality-{protocol}.md").write_text(text)
-    return 0
-
-
-def _sets_module() -> Any:
-    """``benchmarks/quality_sets.py``, importable when this file runs as a script too."""
-    root = str(Path(__file__).resolve().parents[1])
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from benchmarks import quality_sets
-
-    return quality_sets
-
-
-def _data_sets(args: argparse.Namespace) -> list[tuple[str, Callable[[], Interactions]]]:
-    """The --lastfm / --shop-density (and --temporal MovieLens) cases, each read lazily."""
-    qs = _sets_module()
-
-    sets: list[tuple[str, Callable[[], Interactions]]] = []
-    args.set_keys = []
-    if args.movielens is not None and args.temporal:
-        sets.append(("MovieLens 100K", lambda: qs.movielens(args.movielens)))
-        args.set_keys = ["ml100k"]
-    if args.lastfm is not None:
-        sets.append(("Last.fm HetRec play counts", lambda: qs.read_lastfm(args.lastfm)))
-        args.set_keys.append("lastfm")
-    for n in args.shop_density:
-        sets.append((f"synthetic shop, {n} per user", lambda n=n: qs.shop(n)))
-        args.set_keys.append(f"shop{n}")
-    return sets
-
-
-def _run_sets(
-    sets: list[tuple[str, Callable[[], Interactions]]],
-    args: argparse.Namespace,
-    info: dict[str, Any],
-    argv: list[str] | None,
-) -> int:
-    """One table per data set and protocol, in ``quality-<sets>.md`` / ``.json`` (e.g.
-    ``quality-lastfm.md``, ``quality-ml100k-shop5-shop50.md``)."""
-    qs = _sets_module()
-
-    tables = []
-    for name, read in sets:
-        skip = tuple(s.strip() for s in args.skip.split(",") if s.strip())
-        tables += qs.run_set(name, read(), peers=not args.no_peers_on_sets, skip=skip)
-    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    head = (f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), load average "
-            f"{info['load_average']} before and {info['load_average_after']} after; "
-            f"commit {info['commit']}. Command: `{command}`")  # fmt: skip
-    text = "\n\n".join([head, *(qs.markdown(t) for t in tables)]) + "\n"
-    print("\n" + text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "quality-" + "-".join(args.set_keys)
-    (args.out / f"{stem}.md").write_text(text)
-    payload = {"machine": info, "command": command, "tables": [asdict(t) for t in tables]}
-    (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str))
     return 0
 
 

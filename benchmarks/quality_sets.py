@@ -12,9 +12,12 @@ ALS over a small grid with linear and log confidence, LightFM WARP when installe
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +37,9 @@ K = 10
 SEED = 42
 #: NextBuy's implicit families, each with its defaults.
 FAMILIES = ["popularity", "itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr", "blend"]
-#: EASE's lambda grid (above 10,000 items only lambda = 100, the best the issue measured on
-#: Last.fm: each fit takes minutes there).
+#: EASE's lambda grid, on every set: one eigendecomposition serves every lambda
+#: (:func:`ease_grid_scores`), so Last.fm's 17,632 items cost seconds per lambda, not minutes.
 EASE_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
-EASE_GRID_LARGE = (100.0,)
 #: implicit ALS grid: (factors, regularization, alpha), each with linear and log confidence.
 ALS_GRID = ((32, 0.1, 1.0), (64, 1.0, 5.0), (64, 10.0, 10.0), (64, 50.0, 20.0))
 
@@ -157,17 +159,53 @@ def _peer_metrics(train: Interactions, test: Interactions, scores: np.ndarray) -
     return ranking_metrics(top[users], truth[users], k=K, n_items=train.n_items)
 
 
+def ease_grid_scores(
+    x: sp.csr_matrix, lambdas: tuple[float, ...]
+) -> Iterator[tuple[float, np.ndarray, float]]:
+    """``(lambda, X B, seconds)``: plain EASE's scores (Steck 2019) from one eigendecomposition.
+
+    With the thin SVD ``X = U S V^T`` (from the smaller of ``X X^T`` and ``X^T X``),
+    ``P = (X^T X + lam I)^-1 = V diag(1 / (s^2 + lam)) V^T + (I - V V^T) / lam``, so
+    ``diag(P)`` and ``X P = (X V) diag(1 / (s^2 + lam)) V^T`` are exact without the
+    ``n_items^2`` inverse, and ``X B = X - X P / diag(P)`` (``B = I - P / diag(P)``). Each
+    lambda then costs one ``[users, rank] x [rank, items]`` product (rank <= min(users, items));
+    ``seconds`` is the shared decomposition's time plus that product's.
+    """
+    started = time.perf_counter()
+    x = sp.csr_matrix(x, dtype=np.float64)
+    if x.shape[0] <= x.shape[1]:  # eigenvectors of X X^T are U: V = X^T U / s
+        vals, vecs = np.linalg.eigh(np.asarray((x @ x.T).todense()))
+        keep = vals > 1e-10 * max(float(vals.max()), 1.0)
+        vals, xv = vals[keep], vecs[:, keep] * np.sqrt(vals[keep])
+        v = np.asarray(x.T @ vecs[:, keep]) / np.sqrt(vals)
+    else:  # eigenvectors of X^T X are V
+        vals, vecs = np.linalg.eigh(np.asarray((x.T @ x).todense()))
+        keep = vals > 1e-10 * max(float(vals.max()), 1.0)
+        vals, v = vals[keep], vecs[:, keep]
+        xv = np.asarray(x @ v)
+    v_sq = v**2
+    outside = 1.0 - v_sq.sum(axis=1)  # the squared norm of each item's part outside V
+    dense = np.asarray(x.todense())
+    shared = time.perf_counter() - started
+    for lam in lambdas:
+        started = time.perf_counter()
+        inv = 1.0 / (vals + lam)
+        diag_p = v_sq @ inv + outside / lam
+        scores = dense - ((xv * inv) @ v.T) / diag_p[None, :]
+        yield lam, scores, shared + time.perf_counter() - started
+
+
 def ease_peer(train: Interactions, test: Interactions) -> list[SetRow]:
-    """Steck's plain EASE over a lambda grid; the row shows the best lambda *by test score*."""
-    grid = EASE_GRID_LARGE if train.n_items > 10_000 else EASE_GRID
+    """Steck's plain EASE over ``EASE_GRID``; the row shows the best lambda *by test score*.
+
+    Binary input, no EDLAE dropout (nextbuy's ``ease`` with ``dropout=0``). The fit time is
+    the shared eigendecomposition plus that lambda's scores.
+    """
     best: SetRow | None = None
-    for lam in grid:
-        model, fit_s = _timed(
-            lambda lam=lam: registry.create("ease", regularization=lam, dropout=0.0).fit(train)
-        )
-        metrics = evaluate(model, train, test, k=K).metrics
+    for lam, scores, fit_s in ease_grid_scores(train.binary_csr(), EASE_GRID):
+        metrics = _peer_metrics(train, test, scores)
         if best is None or metrics["ndcg@10"] > best.metrics["ndcg@10"]:
-            note = f"best of lambda in {', '.join(f'{g:g}' for g in grid)}, picked on test"
+            note = f"best of lambda in {', '.join(f'{g:g}' for g in EASE_GRID)}, picked on test"
             best = SetRow("EASE (tuned on test)", "reference", f"lambda={lam:g}", metrics, fit_s,
                           note)  # fmt: skip
     return [best] if best is not None else []
@@ -244,14 +282,15 @@ def run_set(
 ) -> list[SetTable]:
     """Every protocol of one data set: NextBuy's families, ``auto`` and the peers.
 
-    ``skip`` leaves out families by name (``ease`` also drops the EASE peer grid).
+    ``skip`` leaves out NextBuy families by name; the EASE peer grid always runs (it costs
+    one eigendecomposition, :func:`ease_grid_scores`).
     """
     tables = []
     for split, train, test in protocols(inter):
         print(f"{name}, {split_words(split)}: {len(train):,} train, {len(test):,} test", flush=True)
         rows = nextbuy_rows(train, test, skip) + auto_row(train, test)
         if peers:
-            rows += [] if "ease" in skip else ease_peer(train, test)
+            rows += ease_peer(train, test)
             rows += implicit_als_peers(train, test)
             rows += lightfm_peer(train, test)
         tables.append(SetTable(name, split, len(train), len(test), rows))
@@ -289,3 +328,47 @@ def markdown(table: SetTable) -> str:
     notes = [f"{r.library} {r.model}: {r.note}" for r in rows if r.note]
     notes.append("NextBuy rows (bold) are untuned: settings list what each `auto` default became")
     return "\n".join(lines + [""] + [f"* {n}" for n in warnings + notes])
+
+
+# ---------------------------------------------------------------------- quality.py's cases
+def cases(args: argparse.Namespace) -> list[tuple[str, Callable[[], Interactions]]]:
+    """quality.py's --lastfm / --shop-density (and --temporal MovieLens) cases, read lazily;
+    sets ``args.set_keys`` (the output file's stem)."""
+    sets: list[tuple[str, Callable[[], Interactions]]] = []
+    args.set_keys = []
+    if args.movielens is not None and args.temporal:
+        sets.append(("MovieLens 100K", lambda: movielens(args.movielens)))
+        args.set_keys = ["ml100k"]
+    if args.lastfm is not None:
+        sets.append(("Last.fm HetRec play counts", lambda: read_lastfm(args.lastfm)))
+        args.set_keys.append("lastfm")
+    for n in args.shop_density:
+        sets.append((f"synthetic shop, {n} per user", lambda n=n: shop(n)))
+        args.set_keys.append(f"shop{n}")
+    return sets
+
+
+def run_cases(
+    sets: list[tuple[str, Callable[[], Interactions]]],
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    command: str,
+) -> int:
+    """One table per data set and protocol, in ``quality-<sets>.md`` / ``.json`` (e.g.
+    ``quality-lastfm.md``, ``quality-ml100k-shop5-shop50.md``)."""
+    tables = []
+    for name, read in sets:
+        skip = tuple(s.strip() for s in args.skip.split(",") if s.strip())
+        tables += run_set(name, read(), peers=not args.no_peers_on_sets, skip=skip)
+    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    head = (f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), load average "
+            f"{info['load_average']} before and {info['load_average_after']} after; "
+            f"commit {info['commit']}. Command: `{command}`")  # fmt: skip
+    text = "\n\n".join([head, *(markdown(t) for t in tables)]) + "\n"
+    print("\n" + text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "quality-" + "-".join(args.set_keys)
+    (args.out / f"{stem}.md").write_text(text)
+    payload = {"machine": info, "command": command, "tables": [asdict(t) for t in tables]}
+    (args.out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str))
+    return 0

@@ -166,7 +166,12 @@ def _rating_errors(
     n_unknown = 0
     if train is not None:
         test, n_unknown = align_to_train(test, train)
-    predicted = np.asarray(model.predict(test.users, test.items), dtype=np.float64)
+    if getattr(model, "uses_timestamps", False) and bool((test.timestamps != 0).all()):
+        at: Any = model  # bpmf with timeSVD++ terms: predict(..., timestamps=) per pair
+        raw = at.predict(test.users, test.items, timestamps=test.timestamps)
+    else:
+        raw = model.predict(test.users, test.items)
+    predicted = np.asarray(raw, dtype=np.float64)
     ok = np.isfinite(predicted)
     actual = test.values[ok]
     metrics = {"rmse": rmse(predicted[ok], actual), "mae": mae(predicted[ok], actual)}
