@@ -161,6 +161,12 @@ def userease_regularization(shape: DataShape) -> float:
     return round(190.0 * float(np.sqrt(sparsity(shape))), 1)
 
 
+def infae_regularization(shape: DataShape) -> float:
+    """2 x sparsity ** 1.5 (ML-100K: 2), in units of the mean kernel diagonal: user-EASE's
+    rule (an absolute lambda growing with sqrt(sparsity) while the diagonal shrinks with it)."""
+    return round(2.0 * sparsity(shape) ** 1.5, 3)
+
+
 def knn_neighbors(shape: DataShape) -> int:
     """10 x sparsity, in 10..500 (ML-100K: 10): few items per user need more neighbours each."""
     return int(_clip(round(10.0 * sparsity(shape)), 10, 500))
@@ -214,6 +220,7 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "ease": {"regularization": _shape_only(ease_regularization)},
     "userease": {"regularization": _shape_only(userease_regularization)},
+    "infae": {"regularization": _shape_only(infae_regularization)},
     "itemknn": {
         "neighbors": _shape_only(knn_neighbors),
         "shrinkage": _shape_only(knn_shrinkage),
