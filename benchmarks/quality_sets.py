@@ -33,7 +33,9 @@ from nextbuy.retrieval import topk
 K = 10
 SEED = 42
 #: NextBuy's implicit families, each with its defaults.
-FAMILIES = ["popularity", "itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr", "blend"]
+FAMILIES = [
+    "popularity", "itemknn", "rp3beta", "ease", "userease", "infae", "als", "ials", "bpr", "blend",
+]  # fmt: skip
 #: EASE's lambda grid (above 10,000 items only lambda = 100, the best the issue measured on
 #: Last.fm: each fit takes minutes there).
 EASE_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
