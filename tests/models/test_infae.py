@@ -64,8 +64,8 @@ def test_closed_form_and_fold_in_match_numpy(dropout: float) -> None:
 
 def test_auto_regularization_follows_density() -> None:
     model = registry.create("infae").fit(Interactions.from_csr(X))
-    # 14 interactions over 5 users: sparsity 84.8 / 2.8 = 30.3, so 2 x 30.3 ** 1.5
-    assert model.params["regularization"] == pytest.approx(2 * (84.8 / 2.8) ** 1.5, rel=1e-3)
+    # 14 interactions over 5 users: sparsity 84.8 / 2.8 = 30.3, so 2 x (30.3 / 7) ** 2
+    assert model.params["regularization"] == pytest.approx(2 * (84.8 / 2.8 / 7) ** 2, rel=1e-3)
 
 
 def test_too_many_users_is_config_error() -> None:

@@ -57,7 +57,7 @@ class InfAEConfig(UserEASEConfig):
     """Hyper-parameters of :class:`InfAE`."""
 
     regularization: NonNegative | Auto = param(
-        "auto", "lambda, times the mean kernel diagonal; auto = 2 x sparsity ** 1.5"
+        "auto", "lambda, times the mean kernel diagonal; auto = 2 x max(1, sparsity / 7) ** 2"
     )
     dropout: float = param(
         0.5, "EDLAE: adds dropout / (1 - dropout) * K(u, u) to the diagonal", ge=0, lt=1
