@@ -49,7 +49,18 @@ K = 10
 #: NextBuy models per protocol, best last (their shipped defaults).
 NEXTBUY = {
     "A": ["globalmean", "bias", "mf", "bpmf"],
-    "B": ["popularity", "itemknn", "rp3beta", "bpr", "als", "ease", "userease", "ials", "blend"],
+    "B": [
+        "popularity",
+        "itemknn",
+        "rp3beta",
+        "bpr",
+        "als",
+        "ease",
+        "userease",
+        "infae",
+        "ials",
+        "blend",
+    ],
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -130,6 +141,7 @@ _SHOWN = {
     "als": ("factors", "regularization", "alpha", "iterations"),
     "ease": ("regularization", "dropout"),
     "userease": ("regularization", "dropout"),
+    "infae": ("regularization", "dropout"),
     "ials": ("factors", "regularization", "unobserved_weight", "reg_exponent", "iterations"),
     "blend": ("weights",),
 }

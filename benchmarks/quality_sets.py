@@ -36,7 +36,9 @@ from nextbuy.retrieval import topk
 K = 10
 SEED = 42
 #: NextBuy's implicit families, each with its defaults.
-FAMILIES = ["popularity", "itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr", "blend"]
+FAMILIES = [
+    "popularity", "itemknn", "rp3beta", "ease", "userease", "infae", "als", "ials", "bpr", "blend",
+]  # fmt: skip
 #: EASE's lambda grid, on every set: one eigendecomposition serves every lambda
 #: (:func:`ease_grid_scores`), so Last.fm's 17,632 items cost seconds per lambda, not minutes.
 EASE_GRID = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)

@@ -26,6 +26,7 @@ def test_rules_give_back_the_tuned_values_on_movielens_shape() -> None:
     assert (ials["factors"], ials["weighting"], ials["popularity_prior"]) == (64, "binary", 0.0)
     assert resolve("ease", {"regularization": "auto"}, MOVIELENS)["regularization"] == 470.0
     assert resolve("userease", {"regularization": "auto"}, MOVIELENS)["regularization"] == 190.0
+    assert resolve("infae", {"regularization": "auto"}, MOVIELENS)["regularization"] == 2.0
     knn = resolve("itemknn", {"neighbors": "auto", "shrinkage": "auto"}, MOVIELENS)
     assert knn == {"neighbors": 10, "shrinkage": 25.0}
     rp3 = resolve("rp3beta", {"alpha": "auto", "beta": "auto", "neighbors": "auto"}, MOVIELENS)
@@ -89,7 +90,7 @@ def test_user_values_win_and_each_fit_resolves_again(tmp_path: Path) -> None:
     np.testing.assert_allclose(again.score(users), blend.score(users), rtol=1e-5, atol=1e-5)
 
 
-FAMILIES = ["itemknn", "rp3beta", "ease", "userease", "als", "ials", "bpr", "blend"]
+FAMILIES = ["itemknn", "rp3beta", "ease", "userease", "infae", "als", "ials", "bpr", "blend"]
 
 
 @pytest.mark.parametrize("per_user", [5, 50])

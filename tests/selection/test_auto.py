@@ -67,6 +67,7 @@ def test_budget_zero_fits_each_family_defaults_once_and_is_deterministic(
             "rp3beta",
             "ease",
             "userease",
+            "infae",
             "als",
             "ials",
             "bpr",

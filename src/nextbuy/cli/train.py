@@ -41,7 +41,7 @@ def train(
         str | None,
         typer.Option(
             help="auto (the default: search the families on validation), popularity, itemknn, "
-            "ease, userease, rp3beta, als, ials, bpr, mf, bpmf, blend."
+            "ease, userease, infae, rp3beta, als, ials, bpr, mf, bpmf, blend."
         ),
     ] = None,
     budget: Annotated[

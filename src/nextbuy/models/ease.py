@@ -51,6 +51,17 @@ def ease_solution(
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
         gram[:, start:stop] = (xt @ x_csc[:, start:stop]).toarray()
+    return solve_gram(gram, regularization, dropout)
+
+
+def solve_gram(
+    gram: np.ndarray, regularization: float, dropout: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ease_solution` from a symmetric positive semi-definite float64 ``gram`` (or any
+    kernel matrix of the columns), which is overwritten: ``(B, diag(P))``, float32."""
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"ease: dropout must be in [0, 1), not {dropout!r}")
+    n = gram.shape[0]
     counts = np.diag(gram).copy()
     gram[np.diag_indices(n)] += regularization + dropout / (1.0 - dropout) * counts
     # gram is symmetric, so its transpose is the same matrix in Fortran order: LAPACK then

@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "rp3beta": "nextbuy.models.rp3beta:RP3beta",
     "ease": "nextbuy.models.ease:EASE",
     "userease": "nextbuy.models.userease:UserEASE",
+    "infae": "nextbuy.models.infae:InfAE",
     "als": "nextbuy.models.als:ALS",
     "ials": "nextbuy.models.ials:IALS",
     "bpr": "nextbuy.models.bpr:BPR",

@@ -141,6 +141,8 @@ def fit_seconds(family: str, params: dict[str, Any], stats: DataStats) -> float:
         return 3e-11 * n_i**3 + 1e-9 * stats.user_pairs + 4e-9 * n_i**2
     if family == "userease":
         return 3e-11 * n_u**3 + 1e-9 * stats.item_pairs + 4e-9 * n_u**2
+    if family == "infae":  # user-EASE plus the kernel's arccos / sin per user pair
+        return 3e-11 * n_u**3 + 1e-9 * stats.item_pairs + 1e-7 * n_u**2
     if family == "als":
         return _num(params, "iterations", 15) * (1.2e-9 * nnz * f + 5.5e-10 * (n_u + n_i) * f**2)
     if family == "ials":

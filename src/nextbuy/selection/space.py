@@ -22,6 +22,7 @@ RANKING_FAMILIES: tuple[str, ...] = (
     "rp3beta",
     "ease",
     "userease",
+    "infae",
     "als",
     "ials",
     "bpr",
@@ -63,6 +64,7 @@ AXES: dict[str, tuple[Axis, ...]] = {
     ),
     "ease": (Axis("regularization", "log", 0.1, 1e6), Axis("dropout", "share", 0.0, 0.9)),
     "userease": (Axis("regularization", "log", 0.1, 1e6), Axis("dropout", "share", 0.0, 0.95)),
+    "infae": (Axis("regularization", "log", 0.01, 1e4), Axis("dropout", "share", 0.0, 0.95)),
     "als": (
         Axis("regularization", "log", 1e-3, 1e4),
         Axis("alpha", "log", 0.05, 100),
