@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -101,6 +103,11 @@ def test_validation_mirrors_the_users_split_and_uses_timestamps(shop: Interactio
     assert validation_kind("random", shop, "rmse") == "random"
     assert validation_kind("time", shop, "ndcg") == "time"
     assert validation_kind("none", shop, "ndcg") == "latest"  # the shop has timestamps
+    # the config's default split (auto) and the per-user temporal names validate temporally
+    for method in ("auto", "latest", "last", "Latest "):
+        assert validation_kind(method, shop, "ndcg") == "latest"
+    untimed = dataclasses.replace(shop, timestamps=np.zeros(len(shop), dtype=np.int64), _csr=[])
+    assert validation_kind("auto", untimed, "ndcg") == "user"
     fit, valid = carve(shop, "latest")
     # per user, every validation row is at least as late as every fit row
     last_fit = pd.Series(fit.timestamps).groupby(fit.users).max()

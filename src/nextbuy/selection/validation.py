@@ -43,12 +43,19 @@ def has_timestamps(inter: Interactions) -> bool:
     return len(ts) > 1 and int(ts.max()) > int(ts.min())
 
 
+#: Split methods (and their aliases) whose test set is each user's latest interactions;
+#: ``auto`` and ``none`` (a separate test file) mean that too when the data has timestamps.
+_PER_USER_LATEST = frozenset({"last", "leave_last", "leave-last", "loo", "latest", "user_latest"})
+
+
 def validation_kind(split_method: str, inter: Interactions, metric: str) -> str:
     """The validation split mirroring the user's: user, random, time or latest (per user)."""
-    if split_method == "time" and has_timestamps(inter):
+    method = split_method.strip().lower()
+    timed = has_timestamps(inter)
+    if method in ("time", "temporal") and timed:
         return "time"
-    if split_method == "last" or (split_method == "none" and has_timestamps(inter)):
-        return "latest" if has_timestamps(inter) else "user"
+    if method in _PER_USER_LATEST or (method in ("none", "auto") and timed):
+        return "latest" if timed else "user"
     return "random" if metric == "rmse" else "user"
 
 
