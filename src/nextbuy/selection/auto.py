@@ -27,8 +27,9 @@ _KIND_WORDS = {
     "time": "latest 20% of the training data (global time cutoff)",
     "latest": "each user's latest 20% of the training data",
 }
-#: Validation kinds whose slice changes with the seed (the blend may use several of them).
-RESEEDABLE = frozenset({"user", "random"})
+#: Validation kinds with several slices (the blend may use them): re-seeded random carves,
+#: and ``latest`` slices whose origin rolls back in time.
+RESEEDABLE = frozenset({"user", "random", "latest"})
 
 
 @dataclass
@@ -128,7 +129,7 @@ def select(
     validator = Validator.build(dataset, metric, kind, seed=seed)
 
     def refold(fold: int) -> Validator:
-        return Validator.build(dataset, metric, kind, seed=seed + fold)
+        return Validator.build(dataset, metric, kind, seed=seed + fold, fold=fold)
 
     start = time.perf_counter()
     board, winner, winner_params = run_search(

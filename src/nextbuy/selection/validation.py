@@ -59,25 +59,41 @@ def validation_kind(split_method: str, inter: Interactions, metric: str) -> str:
     return "random" if metric == "rmse" else "user"
 
 
+#: How far each further ``latest`` slice moves back in time, as a share of each user's rows.
+ROLL_SHARE = 0.1
+
+
 def carve(
-    inter: Interactions, kind: str, fraction: float = 0.2, seed: int = 42
+    inter: Interactions, kind: str, fraction: float = 0.2, seed: int = 42, fold: int = 0
 ) -> tuple[Interactions, Interactions]:
-    """(fit part, validation part) of ``inter`` by ``kind`` (see :func:`validation_kind`)."""
+    """(fit part, validation part) of ``inter`` by ``kind`` (see :func:`validation_kind`).
+
+    Random kinds carve with ``seed``; ``latest`` slice ``fold`` (rolling origin) first sets
+    aside each user's latest ``fold * ROLL_SHARE`` of rows (in neither part), so each slice
+    still trains on a user's past and validates on what came next.
+    """
     from nextbuy.data.split import split
 
     if kind != "latest":
         return split(inter, kind, test_fraction=fraction, seed=seed)
+    if fold < 0:
+        raise ValueError(f"validation fold must be >= 0, got {fold}")
     users = inter.users
     counts = np.bincount(users, minlength=inter.n_users)
     n_test = np.clip(np.floor(fraction * counts + 0.5), 1, np.maximum(counts - 1, 0))
     n_test[counts < 2] = 0
+    # set-aside rows leave at least one fit row; users left with fewer than two keep theirs
+    n_skip = np.minimum(np.floor(fold * ROLL_SHARE * counts + 0.5), counts - n_test - 1)
+    n_skip[(counts - np.maximum(n_skip, 0) < 2) | (n_skip < 0)] = 0
     order = np.lexsort((np.arange(len(inter)), inter.timestamps, users))
     su = users[order]
     starts = np.r_[0, np.cumsum(counts)[:-1]]
     from_end = counts[su] - 1 - (np.arange(len(su)) - starts[su])
+    skip = np.zeros(len(inter), dtype=bool)
+    skip[order] = from_end < n_skip[su]
     test = np.zeros(len(inter), dtype=bool)
-    test[order] = from_end < n_test[su]
-    return inter.subset(~test), inter.subset(test)
+    test[order] = (from_end >= n_skip[su]) & (from_end < n_skip[su] + n_test[su])
+    return inter.subset(~test & ~skip), inter.subset(test)
 
 
 @dataclass
@@ -94,11 +110,17 @@ class Validator:
 
     @classmethod
     def build(
-        cls, inter: Interactions, metric: str, kind: str, seed: int = 42, max_users: int = 3000
+        cls,
+        inter: Interactions,
+        metric: str,
+        kind: str,
+        seed: int = 42,
+        max_users: int = 3000,
+        fold: int = 0,
     ) -> Validator:
-        """Carve the slice and index its truth; at most ``max_users`` users are scored (fewer
-        on large catalogues: :data:`MAX_SCORE_CELLS`)."""
-        fit_part, valid = carve(inter, kind, seed=seed)
+        """Carve slice ``fold`` and index its truth; at most ``max_users`` users are scored
+        (fewer on large catalogues: :data:`MAX_SCORE_CELLS`)."""
+        fit_part, valid = carve(inter, kind, seed=seed, fold=fold)
         if len(valid) == 0 or len(fit_part) == 0:
             raise ConfigError(
                 "--model auto: too little data to carve a validation slice from the training "
