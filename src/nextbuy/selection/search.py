@@ -69,8 +69,9 @@ def run_search(
 ) -> tuple[Leaderboard, str, dict[str, Any]]:
     """Search ``families`` on ``validator`` within ``budget`` s (0 = defaults only).
 
-    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights; None
-    when the slice cannot change with the seed (temporal splits). Returns the leaderboard
+    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights (another
+    seed, or a ``latest`` slice further back in time); None when the validation kind has one
+    slice only (a global time cutoff). Returns the leaderboard
     and the winner's (registry name, parameters): a family, or ``blend`` with
     ``components`` and ``weights``.
     """
