@@ -28,7 +28,7 @@ _KIND_WORDS = {
     "latest": "each user's latest 20% of the training data",
 }
 #: Validation kinds with several slices (the blend may use them): re-seeded random carves,
-#: and ``latest`` slices whose origin rolls back in time.
+#: and ``latest`` slices of each user group in turn.
 RESEEDABLE = frozenset({"user", "random", "latest"})
 
 
@@ -128,8 +128,9 @@ def select(
     kind = validation_kind(split, dataset, name)
     validator = Validator.build(dataset, metric, kind, seed=seed)
 
-    def refold(fold: int) -> Validator:
-        return Validator.build(dataset, metric, kind, seed=seed + fold, fold=fold)
+    def refold(fold: int) -> Validator:  # latest: one seed, so its user groups are disjoint
+        again = seed if kind == "latest" else seed + fold
+        return Validator.build(dataset, metric, kind, seed=again, fold=fold)
 
     start = time.perf_counter()
     board, winner, winner_params = run_search(

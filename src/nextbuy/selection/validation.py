@@ -59,8 +59,8 @@ def validation_kind(split_method: str, inter: Interactions, metric: str) -> str:
     return "random" if metric == "rmse" else "user"
 
 
-#: How far each further ``latest`` slice moves back in time, as a share of each user's rows.
-ROLL_SHARE = 0.1
+#: Groups of users the further ``latest`` slices validate in turn (slice f: group f - 1).
+USER_GROUPS = 2
 
 
 def carve(
@@ -68,9 +68,11 @@ def carve(
 ) -> tuple[Interactions, Interactions]:
     """(fit part, validation part) of ``inter`` by ``kind`` (see :func:`validation_kind`).
 
-    Random kinds carve with ``seed``; ``latest`` slice ``fold`` (rolling origin) first sets
-    aside each user's latest ``fold * ROLL_SHARE`` of rows (in neither part), so each slice
-    still trains on a user's past and validates on what came next.
+    Random kinds carve with ``seed``. ``latest`` slice 0 holds out every user's latest
+    ``fraction``; slice ``fold >= 1`` only that of one of :data:`USER_GROUPS` seeded groups
+    of users (the others fit on all their rows): still each user's past against what came
+    next, with a fit part nearer the whole training data's size than slice 0's, since a
+    slice that trains on less data (an earlier origin) favours the families that need less.
     """
     from nextbuy.data.split import split
 
@@ -82,18 +84,19 @@ def carve(
     counts = np.bincount(users, minlength=inter.n_users)
     n_test = np.clip(np.floor(fraction * counts + 0.5), 1, np.maximum(counts - 1, 0))
     n_test[counts < 2] = 0
-    # set-aside rows leave at least one fit row; users left with fewer than two keep theirs
-    n_skip = np.minimum(np.floor(fold * ROLL_SHARE * counts + 0.5), counts - n_test - 1)
-    n_skip[(counts - np.maximum(n_skip, 0) < 2) | (n_skip < 0)] = 0
+    if fold:
+        group = np.empty(inter.n_users, dtype=np.int64)
+        group[np.random.default_rng(seed).permutation(inter.n_users)] = (
+            np.arange(inter.n_users) % USER_GROUPS
+        )
+        n_test[group != (fold - 1) % USER_GROUPS] = 0
     order = np.lexsort((np.arange(len(inter)), inter.timestamps, users))
     su = users[order]
     starts = np.r_[0, np.cumsum(counts)[:-1]]
     from_end = counts[su] - 1 - (np.arange(len(su)) - starts[su])
-    skip = np.zeros(len(inter), dtype=bool)
-    skip[order] = from_end < n_skip[su]
     test = np.zeros(len(inter), dtype=bool)
-    test[order] = (from_end >= n_skip[su]) & (from_end < n_skip[su] + n_test[su])
-    return inter.subset(~test & ~skip), inter.subset(test)
+    test[order] = from_end < n_test[su]
+    return inter.subset(~test), inter.subset(test)
 
 
 @dataclass
