@@ -29,7 +29,7 @@ _KIND_WORDS = {
 }
 #: Validation kinds with several slices (the blend may use them): re-seeded random carves,
 #: and ``latest`` slices of each user group in turn.
-RESEEDABLE = frozenset({"user", "random", "latest"})
+MULTI_SLICE = frozenset({"user", "random", "latest"})
 
 
 @dataclass
@@ -141,7 +141,7 @@ def select(
         overrides=params,
         skipped=skipped,
         show_progress=show_progress,
-        refold=refold if kind in RESEEDABLE else None,
+        refold=refold if kind in MULTI_SLICE else None,
     )
     board.validation = _KIND_WORDS[kind]
     search_seconds = time.perf_counter() - start
