@@ -25,7 +25,7 @@ _KIND_WORDS = {
     "user": "per-user random 20% of the training data",
     "random": "random 20% of the training rows",
     "time": "latest 20% of the training data (global time cutoff)",
-    "latest": "each user's latest 20% of the training data",
+    "latest": "each user's latest 20% of the training data (and of each half of the users)",
 }
 #: Validation kinds with several slices (the blend may use them): re-seeded random carves,
 #: and ``latest`` slices of each user group in turn.
