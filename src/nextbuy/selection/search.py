@@ -285,11 +285,11 @@ def _fold_count(state: SearchState, members: int) -> int:
 
 
 def _fold_reserve(state: SearchState) -> float:
-    """Estimated seconds to refit the likely blend members (the top :data:`KEEP` families'
-    defaults) on the extra folds."""
+    """Estimated seconds :func:`_blend` needs to re-score every likely member (the blendable
+    families' defaults) on each extra fold and search their weights afresh on all folds."""
     if state.refold is None or not state.validator.higher_is_better:
         return 0.0
-    top = _blend_members(state)[:KEEP]
+    top = _blend_members(state)
     if len(top) < 2:
         return 0.0
     n_eval = len(state.validator.users)
@@ -298,8 +298,8 @@ def _fold_reserve(state: SearchState) -> float:
         for t in top
     )
     folds = _fold_count(state, len(top))
-    first = evaluations(len(_blend_members(state)), refine=FIRST_REFINE)
-    later = folds * evaluations(len(top), start=True)
+    first = evaluations(len(top), refine=FIRST_REFINE)
+    later = folds * evaluations(len(top))
     return (folds - 1) * per_fold + (first + later) * _evaluation_seconds(state)
 
 
