@@ -125,15 +125,16 @@ def nextbuy_rows(
     return rows
 
 
-def auto_row(train: Interactions, test: Interactions) -> list[SetRow]:
-    """``auto`` (helper i9a's ``nextbuy.selection.select``) when installed; never sees test."""
+def auto_row(train: Interactions, test: Interactions, split: str = "user") -> list[SetRow]:
+    """``auto`` (``nextbuy.selection.select``) validating on a slice of ``train`` split the
+    way the protocol splits (``split``: user or latest); it never sees test."""
     try:
         from nextbuy import selection  # type: ignore[attr-defined]
     except ImportError:
         return []
     try:
         picked, fit_s = _timed(
-            lambda: selection.select(train, budget="2m", metric="ndcg@10", seed=SEED)
+            lambda: selection.select(train, budget="2m", metric="ndcg@10", seed=SEED, split=split)
         )
         model = getattr(picked, "model", None) or getattr(picked, "winner", None)
         result = evaluate(model, train, test, k=K)
@@ -290,7 +291,7 @@ def run_set(
     tables = []
     for split, train, test in protocols(inter):
         print(f"{name}, {split_words(split)}: {len(train):,} train, {len(test):,} test", flush=True)
-        rows = nextbuy_rows(train, test, skip) + auto_row(train, test)
+        rows = nextbuy_rows(train, test, skip) + auto_row(train, test, split)
         if peers:
             rows += ease_peer(train, test)
             rows += implicit_als_peers(train, test)

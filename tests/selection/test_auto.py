@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,6 +104,11 @@ def test_validation_mirrors_the_users_split_and_uses_timestamps(shop: Interactio
     assert validation_kind("random", shop, "rmse") == "random"
     assert validation_kind("time", shop, "ndcg") == "time"
     assert validation_kind("none", shop, "ndcg") == "latest"  # the shop has timestamps
+    # the config's default split (auto) and the per-user temporal names validate temporally
+    for method in ("auto", "latest", "last", "Latest "):
+        assert validation_kind(method, shop, "ndcg") == "latest"
+    untimed = dataclasses.replace(shop, timestamps=np.zeros(len(shop), dtype=np.int64), _csr=[])
+    assert validation_kind("auto", untimed, "ndcg") == "user"
     fit, valid = carve(shop, "latest")
     # per user, every validation row is at least as late as every fit row
     last_fit = pd.Series(fit.timestamps).groupby(fit.users).max()
@@ -109,6 +116,25 @@ def test_validation_mirrors_the_users_split_and_uses_timestamps(shop: Interactio
     common = last_fit.index.intersection(first_valid.index)
     assert len(common) > 0 and (first_valid[common] >= last_fit[common]).all()
     assert math.isclose(len(valid) / len(shop), 0.2, abs_tol=0.05)
+
+
+def test_further_latest_slices_validate_each_group_of_users_in_turn(shop: Interactions) -> None:
+    fit0, valid0 = carve(shop, "latest")
+    (fit1, valid1), (fit2, valid2) = (carve(shop, "latest", fold=f) for f in (1, 2))
+    assert carve(shop, "latest", fold=1)[1].users.tolist() == valid1.users.tolist()
+    # the two groups split slice 0's validated users and its validation rows between them
+    assert not set(valid1.users) & set(valid2.users)
+    assert set(valid1.users) | set(valid2.users) == set(valid0.users)
+    assert len(valid1) + len(valid2) == len(valid0)
+    assert abs(len(set(valid1.users)) - len(set(valid2.users))) <= 0.1 * len(set(valid0.users))
+    # the other group fits on all its rows: ~90% of the data, past -> future per user
+    assert len(fit1) + len(valid1) == len(shop)
+    assert math.isclose(len(fit1) / len(shop), 0.9, abs_tol=0.03)
+    last_fit = pd.Series(fit1.timestamps).groupby(fit1.users).max()
+    first_valid = pd.Series(valid1.timestamps).groupby(valid1.users).min()
+    assert (first_valid >= last_fit[first_valid.index]).all()
+    with pytest.raises(ValueError, match="fold must be >= 0"):
+        carve(shop, "latest", fold=-1)
 
 
 def test_rmse_picks_among_rating_models_on_explicit_ratings(shop_dir: Path) -> None:

@@ -163,3 +163,42 @@ def test_defaults_round_moves_the_calibrated_speed_towards_its_own_fits() -> Non
     assert set(state.family_speed) == {"ease", "ials"}
     assert all(state.speed / 16 <= x <= state.speed * 16 for x in state.family_speed.values())
     assert state.speed_of("bpr") == state.speed  # no fit of its own: the machine's speed
+
+
+def test_without_a_blend_a_near_tie_is_settled_on_the_mean_of_the_slices() -> None:
+    from types import SimpleNamespace
+
+    from nextbuy.selection.blend_search import BlendResult
+    from nextbuy.selection.leaderboard import Leaderboard, Trial, leaderboard_table
+    from nextbuy.selection.search import _pick_on_mean
+
+    board = Leaderboard("ndcg@10")
+    for family, value in (("popularity", 0.06), ("ials", 0.1079), ("als", 0.1072)):
+        board.add(Trial(len(board.trials), family, {}, value=value))
+    # ials leads the first slice by 0.0007; als leads the mean of three
+    alone = {"als": [0.1072, 0.112, 0.111], "ials": [0.1079, 0.105, 0.104]}
+    result = BlendResult(
+        {"als": 1.0},
+        0.1101,
+        "als",
+        0.1101,
+        first=0.1072,
+        best_member_first=0.1079,
+        folds=3,
+        alone=alone,
+    )
+    state = SimpleNamespace(board=board)
+    _pick_on_mean(state, result)  # type: ignore[arg-type]
+    assert board.best().family == "ials"  # type: ignore[union-attr]
+    assert board.winner().family == "als"  # type: ignore[union-attr]
+    assert "als (0.1072 on the first slice) won on the slices' mean, ahead of ials" in board.why()
+    assert board.to_json()["winner"]["family"] == "als"
+    assert any("als chosen over ials on the mean of 3 validation slices" in n for n in board.notes)
+    table = leaderboard_table(board.to_json())
+    marked = [row for row in range(table.row_count) if table.columns[5]._cells[row] == "winner"]
+    assert [table.columns[1]._cells[row] for row in marked] == ["als"]
+    # a first-slice leader that was not re-scored on the other slices keeps its place
+    board.chosen = None
+    alone_als = {"als": [0.1, 0.12, 0.11]}
+    _pick_on_mean(state, BlendResult({"als": 1.0}, 0.11, "als", 0.11, folds=3, alone=alone_als))  # type: ignore[arg-type]
+    assert board.chosen is None and board.winner().family == "ials"  # type: ignore[union-attr]

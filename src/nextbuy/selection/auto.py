@@ -25,10 +25,11 @@ _KIND_WORDS = {
     "user": "per-user random 20% of the training data",
     "random": "random 20% of the training rows",
     "time": "latest 20% of the training data (global time cutoff)",
-    "latest": "each user's latest 20% of the training data",
+    "latest": "each user's latest 20% of the training data (and of each half of the users)",
 }
-#: Validation kinds whose slice changes with the seed (the blend may use several of them).
-RESEEDABLE = frozenset({"user", "random"})
+#: Validation kinds with several slices (the blend may use them): re-seeded random carves,
+#: and ``latest`` slices of each user group in turn.
+MULTI_SLICE = frozenset({"user", "random", "latest"})
 
 
 @dataclass
@@ -127,8 +128,9 @@ def select(
     kind = validation_kind(split, dataset, name)
     validator = Validator.build(dataset, metric, kind, seed=seed)
 
-    def refold(fold: int) -> Validator:
-        return Validator.build(dataset, metric, kind, seed=seed + fold)
+    def refold(fold: int) -> Validator:  # latest: one seed, so its user groups are disjoint
+        again = seed if kind == "latest" else seed + fold
+        return Validator.build(dataset, metric, kind, seed=again, fold=fold)
 
     start = time.perf_counter()
     board, winner, winner_params = run_search(
@@ -139,7 +141,7 @@ def select(
         overrides=params,
         skipped=skipped,
         show_progress=show_progress,
-        refold=refold if kind in RESEEDABLE else None,
+        refold=refold if kind in MULTI_SLICE else None,
     )
     board.validation = _KIND_WORDS[kind]
     search_seconds = time.perf_counter() - start

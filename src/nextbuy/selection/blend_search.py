@@ -11,7 +11,7 @@ one slice gave test NDCG@10 0.4582-0.4615; their mean objective 0.4625).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,8 @@ class BlendResult:
     first: float = np.nan
     best_member_first: float = np.nan
     folds: int = 1
+    #: each member's value alone on each fold
+    alone: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def kept(self) -> bool:
@@ -124,4 +126,5 @@ def search_blend(
         first=folds[0],
         best_member_first=max(rows[0] for rows in alone.values()),
         folds=n_folds,
+        alone=alone,
     )

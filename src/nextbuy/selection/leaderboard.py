@@ -46,6 +46,9 @@ class Leaderboard:
     trials: list[Trial] = field(default_factory=list)
     validation: str = ""  # how the validation slice was carved, in words
     notes: list[str] = field(default_factory=list)
+    #: number of the trial picked over the first slice's best (a near tie settled on the mean
+    #: of several validation slices); None: the best trial wins
+    chosen: int | None = None
 
     def add(self, trial: Trial) -> Trial:
         """Append a trial and return it."""
@@ -62,6 +65,10 @@ class Leaderboard:
         """The best scored trial (of ``family`` when given)."""
         ranked = [t for t in self.complete() if family is None or t.family == family]
         return ranked[0] if ranked else None
+
+    def winner(self) -> Trial | None:
+        """The trial the search picked: :attr:`chosen` when set, else the best."""
+        return self.trials[self.chosen] if self.chosen is not None else self.best()
 
     def best_per_family(self) -> list[Trial]:
         """Each family's best trial, best family first."""
@@ -80,11 +87,14 @@ class Leaderboard:
     def why(self) -> str:
         """One sentence: the winner, its margin over the runner-up family and over popularity."""
         families = self.best_per_family()
-        if not families:
+        win = self.winner()
+        if not families or win is None:
             return "no trial finished"
-        win = families[0]
-        text = f"{win.family} has the best validation {self.metric} ({win.value:.4f})"
-        others = [t for t in families[1:]]
+        if win is families[0]:
+            text = f"{win.family} has the best validation {self.metric} ({win.value:.4f})"
+        else:
+            text = f"{win.family} ({win.value:.4f} on the first slice) won on the slices' mean"
+        others = [t for t in families if t.family != win.family]
         if others:
             text += f", ahead of {others[0].family} ({others[0].value:.4f})"
         popular = self.best("popularity")
@@ -95,7 +105,7 @@ class Leaderboard:
 
     def to_json(self) -> dict[str, Any]:
         """The manifest's ``selection`` entry."""
-        best = self.best()
+        best = self.winner()
         return {
             "metric": self.metric,
             "validation": self.validation,
@@ -116,6 +126,7 @@ def leaderboard_table(selection: dict[str, Any], top: int = 12) -> Table:
         right = col in ("rank", metric, "fit s")
         table.add_column(col, justify="right" if right else "left", overflow="fold")
     done = [r for r in rows if r.get("status") == COMPLETE]
+    won = (selection.get("winner") or {}).get("number", done[0]["number"] if done else None)
     shown, families = [], set()
     for row in done:  # every family's best, then the best remaining trials
         if row["family"] not in families:
@@ -131,7 +142,7 @@ def leaderboard_table(selection: dict[str, Any], top: int = 12) -> Table:
             json.dumps(row.get("changed") or {}, default=str) if row.get("changed") else "defaults",
             "-" if value is None else f"{value:.4f}",
             f"{row.get('fit_seconds', 0):.2f}",
-            "winner" if done and row is done[0] else "",
+            "winner" if row.get("number") == won else "",
         )
     for row in rows:
         if row.get("status") != COMPLETE:

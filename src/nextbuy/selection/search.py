@@ -23,7 +23,7 @@ from nextbuy.errors import NextBuyError
 from nextbuy.models import registry
 from nextbuy.models.blend import standardize
 from nextbuy.selection import space
-from nextbuy.selection.blend_search import evaluations, search_blend
+from nextbuy.selection.blend_search import BlendResult, evaluations, search_blend
 from nextbuy.selection.budget import (
     DataStats,
     fit_seconds,
@@ -69,8 +69,9 @@ def run_search(
 ) -> tuple[Leaderboard, str, dict[str, Any]]:
     """Search ``families`` on ``validator`` within ``budget`` s (0 = defaults only).
 
-    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights; None
-    when the slice cannot change with the seed (temporal splits). Returns the leaderboard
+    ``refold(i)`` carves validation slice ``i`` (1, 2, ...) for the blend's weights (another
+    seed, or a ``latest`` slice of another group of users); None when the validation kind has one
+    slice only (a global time cutoff). Returns the leaderboard
     and the winner's (registry name, parameters): a family, or ``blend`` with
     ``components`` and ``weights``.
     """
@@ -107,7 +108,7 @@ def run_search(
             f"{state.not_run} candidate settings not tried: their estimated cost exceeded "
             "the budget left"
         )
-    best = board.best()
+    best = board.winner()
     if best is None:
         raise NextBuyError("--model auto: no candidate could be fitted on this data")
     name = "blend" if best.family == "blend" else best.family
@@ -284,11 +285,11 @@ def _fold_count(state: SearchState, members: int) -> int:
 
 
 def _fold_reserve(state: SearchState) -> float:
-    """Estimated seconds to refit the likely blend members (the top :data:`KEEP` families'
-    defaults) on the extra folds."""
+    """Estimated seconds :func:`_blend` needs to re-score every likely member (the blendable
+    families' defaults) on each extra fold and search their weights afresh on all folds."""
     if state.refold is None or not state.validator.higher_is_better:
         return 0.0
-    top = _blend_members(state)[:KEEP]
+    top = _blend_members(state)
     if len(top) < 2:
         return 0.0
     n_eval = len(state.validator.users)
@@ -297,8 +298,8 @@ def _fold_reserve(state: SearchState) -> float:
         for t in top
     )
     folds = _fold_count(state, len(top))
-    first = evaluations(len(_blend_members(state)), refine=FIRST_REFINE)
-    later = folds * evaluations(len(top), start=True)
+    first = evaluations(len(top), refine=FIRST_REFINE)
+    later = folds * evaluations(len(top))
     return (folds - 1) * per_fold + (first + later) * _evaluation_seconds(state)
 
 
@@ -387,6 +388,12 @@ def _blend(state: SearchState) -> None:
             validators = _more_folds(state, chosen, rows)
             if len(validators) > 1:
                 result = search_blend(rows, validators, start=result.weights)
+    else:  # no blend on the first slice: the leading families re-scored on the extra slices,
+        # so that a near tie between them is settled on the mean, not on one slice's noise
+        rows = {t.family: rows[t.family] for t in top[:KEEP]}
+        validators = _more_folds(state, top[:KEEP], rows, start=False)
+        if len(validators) > 1:
+            result = search_blend(rows, validators)
     params = {
         "components": {t.family: dict(t.params) for t in top if t.family in result.weights},
         "weights": result.weights,
@@ -408,4 +415,24 @@ def _blend(state: SearchState) -> None:
             f"{result.best_member_value:.4f} for {result.best_member} alone"
         )
     board.add(trial)
+    if not result.kept and result.folds > 1:
+        _pick_on_mean(state, result)
     state.update(trial, board.best())
+
+
+def _pick_on_mean(state: SearchState, result: BlendResult) -> None:
+    """Without a blend, the member with the best mean over the validation slices wins, when
+    the first slice's best is one of the members re-scored there (else it stays the winner)."""
+    board = state.board
+    lead, mean_best = board.best(), board.best(result.best_member)
+    if lead is None or mean_best is None or lead.family == mean_best.family:
+        return
+    if lead.family not in result.alone:
+        return
+    board.chosen = mean_best.number
+    lead_mean = float(np.mean(result.alone[lead.family]))
+    board.notes.append(
+        f"{mean_best.family} chosen over {lead.family} on the mean of {result.folds} "
+        f"validation slices ({result.best_member_value:.4f} against {lead_mean:.4f}; "
+        f"{mean_best.value:.4f} against {lead.value:.4f} on the first)"
+    )

@@ -43,27 +43,53 @@ def has_timestamps(inter: Interactions) -> bool:
     return len(ts) > 1 and int(ts.max()) > int(ts.min())
 
 
+#: Split methods (and their aliases) whose test set is each user's latest interactions;
+#: ``auto`` and ``none`` (a separate test file) mean that too when the data has timestamps.
+_PER_USER_LATEST = frozenset({"last", "leave_last", "leave-last", "loo", "latest", "user_latest"})
+
+
 def validation_kind(split_method: str, inter: Interactions, metric: str) -> str:
     """The validation split mirroring the user's: user, random, time or latest (per user)."""
-    if split_method == "time" and has_timestamps(inter):
+    method = split_method.strip().lower()
+    timed = has_timestamps(inter)
+    if method in ("time", "temporal") and timed:
         return "time"
-    if split_method == "last" or (split_method == "none" and has_timestamps(inter)):
-        return "latest" if has_timestamps(inter) else "user"
+    if method in _PER_USER_LATEST or (method in ("none", "auto") and timed):
+        return "latest" if timed else "user"
     return "random" if metric == "rmse" else "user"
 
 
+#: Groups of users the further ``latest`` slices validate in turn (slice f: group f - 1).
+USER_GROUPS = 2
+
+
 def carve(
-    inter: Interactions, kind: str, fraction: float = 0.2, seed: int = 42
+    inter: Interactions, kind: str, fraction: float = 0.2, seed: int = 42, fold: int = 0
 ) -> tuple[Interactions, Interactions]:
-    """(fit part, validation part) of ``inter`` by ``kind`` (see :func:`validation_kind`)."""
+    """(fit part, validation part) of ``inter`` by ``kind`` (see :func:`validation_kind`).
+
+    Random kinds carve with ``seed``. ``latest`` slice 0 holds out every user's latest
+    ``fraction``; slice ``fold >= 1`` only that of one of :data:`USER_GROUPS` seeded groups
+    of users (the others fit on all their rows): still each user's past against what came
+    next, with a fit part nearer the whole training data's size than slice 0's, since a
+    slice that trains on less data (an earlier origin) favours the families that need less.
+    """
     from nextbuy.data.split import split
 
     if kind != "latest":
         return split(inter, kind, test_fraction=fraction, seed=seed)
+    if fold < 0:
+        raise ValueError(f"validation fold must be >= 0, got {fold}")
     users = inter.users
     counts = np.bincount(users, minlength=inter.n_users)
     n_test = np.clip(np.floor(fraction * counts + 0.5), 1, np.maximum(counts - 1, 0))
     n_test[counts < 2] = 0
+    if fold:
+        group = np.empty(inter.n_users, dtype=np.int64)
+        group[np.random.default_rng(seed).permutation(inter.n_users)] = (
+            np.arange(inter.n_users) % USER_GROUPS
+        )
+        n_test[group != (fold - 1) % USER_GROUPS] = 0
     order = np.lexsort((np.arange(len(inter)), inter.timestamps, users))
     su = users[order]
     starts = np.r_[0, np.cumsum(counts)[:-1]]
@@ -87,11 +113,17 @@ class Validator:
 
     @classmethod
     def build(
-        cls, inter: Interactions, metric: str, kind: str, seed: int = 42, max_users: int = 3000
+        cls,
+        inter: Interactions,
+        metric: str,
+        kind: str,
+        seed: int = 42,
+        max_users: int = 3000,
+        fold: int = 0,
     ) -> Validator:
-        """Carve the slice and index its truth; at most ``max_users`` users are scored (fewer
-        on large catalogues: :data:`MAX_SCORE_CELLS`)."""
-        fit_part, valid = carve(inter, kind, seed=seed)
+        """Carve slice ``fold`` and index its truth; at most ``max_users`` users are scored
+        (fewer on large catalogues: :data:`MAX_SCORE_CELLS`)."""
+        fit_part, valid = carve(inter, kind, seed=seed, fold=fold)
         if len(valid) == 0 or len(fit_part) == 0:
             raise ConfigError(
                 "--model auto: too little data to carve a validation slice from the training "
