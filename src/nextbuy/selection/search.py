@@ -22,6 +22,7 @@ import numpy as np
 from nextbuy.errors import NextBuyError
 from nextbuy.models import registry
 from nextbuy.models.blend import standardize
+from nextbuy.models.defaults import DataShape
 from nextbuy.selection import space
 from nextbuy.selection.blend_search import BlendResult, evaluations, search_blend
 from nextbuy.selection.budget import (
@@ -81,6 +82,7 @@ def run_search(
     state = SearchState(
         validator=validator,
         stats=DataStats.of(validator.fit_part),
+        shape=DataShape.of(validator.fit_part),
         full_stats=full_stats,
         speed=1.0 if budget <= 0 else measure_speed(),
         budget=search_budget,
@@ -232,8 +234,8 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
     improved = False
     best = board.best(family)
     assert best is not None
-    timed = state.stats.timed
-    for axis, moves in space.neighbours(family, best.params, round_, timed):
+    timed, shape = state.stats.timed, state.shape
+    for axis, moves in space.neighbours(family, best.params, round_, timed, shape):
         for move in moves:
             current = move
             for _ in range(4):  # follow a direction while it keeps improving
@@ -247,11 +249,10 @@ def _coordinate_round(state: SearchState, family: str, round_: int) -> bool:
                 if trial.status != COMPLETE or top is None or top.number != trial.number:
                     break
                 improved = True
-                step = [m for a, ms in space.neighbours(family, current, round_, timed)
+                step = [m for a, ms in space.neighbours(family, current, round_, timed, shape)
                         if a == axis for m in ms]  # fmt: skip
-                ahead = [
-                    m for m in step if _same_direction(best.params[axis], current[axis], m[axis])
-                ]
+                start = space.resolved(family, best.params, shape)[axis]
+                ahead = [m for m in step if _same_direction(start, current[axis], m[axis])]
                 if not ahead:
                     break
                 current = ahead[0]

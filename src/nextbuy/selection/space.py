@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nextbuy.models import registry
+from nextbuy.models.defaults import DataShape, resolve
 from nextbuy.selection.budget import DataStats
 
 #: Ranking families, in the (fixed) order trials run.
@@ -125,24 +126,36 @@ def cannot_fit(family: str, params: Mapping[str, Any], stats: DataStats) -> str 
 
 
 def neighbours(
-    family: str, params: Mapping[str, Any], round_: int, timed: bool = False
+    family: str,
+    params: Mapping[str, Any],
+    round_: int,
+    timed: bool = False,
+    shape: DataShape | None = None,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """Per axis, the settings one step away from ``params`` (round 0 = the largest steps).
 
-    Axes whose current value is not a number (for example a rule name) are left alone; with
-    ``timed`` data the decaying families also try half-lives (:data:`DECAY`).
+    An axis still at ``auto`` steps from its density rule's value for ``shape`` (the fit
+    part's), while the other axes keep ``auto`` so the refit resolves them on all the data;
+    without ``shape`` such axes are left alone. With ``timed`` data the decaying families also
+    try half-lives (:data:`DECAY`).
     """
     step = min(round_, len(LOG_STEPS) - 1)
+    base = resolved(family, params, shape)
     out: list[tuple[str, list[dict[str, Any]]]] = []
     axes = AXES.get(family, ()) + ((DECAY,) if timed and family in DECAYING else ())
     for axis in axes:
         if axis.name not in params:
             continue
-        value = params[axis.name]
+        value = base[axis.name]
         moves = [{**params, axis.name: c} for c in _moves(axis, value, step) if c != value]
         if moves:
             out.append((axis.name, moves))
     return out
+
+
+def resolved(family: str, params: Mapping[str, Any], shape: DataShape | None) -> dict[str, Any]:
+    """``params`` with the density rules' ``auto`` values filled in for ``shape`` (if given)."""
+    return dict(params) if shape is None else resolve(family, params, shape)
 
 
 def searchable(family: str) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nextbuy.models.base import Recommender
+from nextbuy.models.defaults import DataShape
 from nextbuy.selection.budget import DataStats
 from nextbuy.selection.leaderboard import Leaderboard
 from nextbuy.selection.validation import Validator
@@ -39,6 +40,7 @@ class SearchState:
     family_speed: dict[str, float] = field(default_factory=dict)
     reserve: float = 0.0  # estimated seconds kept back from the rounds for the extra folds
     refold: Callable[[int], Validator] | None = None  # fold i >= 1 (None: one slice only)
+    shape: DataShape | None = None  # the fit part's: the density rules' values axes step from
 
     def speed_of(self, family: str) -> float:
         """The speed ``family``'s estimates use: what its own defaults fit showed, else the
