@@ -335,10 +335,11 @@ class RecommendationService:
         self, item_id: str, k: int, include_out_of_stock: bool = False
     ) -> dict[str, Any]:
         """:meth:`similar` for the event loop: concurrent cosine requests share one matrix
-        product (the item vectors are read once for all of them)."""
+        product (the item vectors are read once for all of them); items asked about before
+        answer from their kept neighbours without one."""
         snapshot = self.snapshot
         i = require_item(snapshot, item_id)
-        if not has_vector(snapshot, i):
+        if not has_vector(snapshot, i) or snapshot.neighbours_hold(i, k):
             return similar(snapshot, item_id, k, include_out_of_stock)
         cosine = await self._cosines.score(snapshot, i)
         return similar(snapshot, item_id, k, include_out_of_stock, cosine)
