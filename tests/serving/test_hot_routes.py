@@ -137,3 +137,39 @@ def test_concurrent_similar_requests_answer_as_single_ones(client: TestClient, s
         np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
         sync = service.similar(a["item_id"], 5)  # the CLI's and the dashboard's path
         assert [x["item_id"] for x in sync["items"]] == [x["item_id"] for x in a["items"]]
+
+
+def test_concurrent_recommendations_answer_as_single_ones(client: TestClient, shop: Shop):
+    """Requests of one event-loop turn are scored and ranked as blocks, one per distinct set
+    of options (the rank coalescer): the same lists as one at a time, and as the sync path."""
+    import asyncio
+
+    import numpy as np
+
+    from nextbuy.serving.options import RecommendOptions
+
+    service = client.app.state.service
+    users = [str(u) for u in shop.events["user_id"].drop_duplicates().iloc[:8]]
+    books = RecommendOptions(k=4, categories=["books"])
+    options = [RecommendOptions(k=5), books, RecommendOptions(k=3, exclude_seen=False)]
+    asks = [(u, options[j % 3]) for j, u in enumerate(users)] + [("stranger", books)]
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        together = await asyncio.gather(*(service.recommend_async(u, o) for u, o in asks))
+        alone = [await service.recommend_async(u, o) for u, o in asks]
+        return list(together), alone
+
+    together, alone = asyncio.run(both())
+    for (user, opts), a, b in zip(asks, together, alone, strict=True):
+        ids = [x["item_id"] for x in a["recommendations"]]
+        assert ids == [x["item_id"] for x in b["recommendations"]]
+        assert len(ids) == opts.k and a["strategy"] == b["strategy"]
+        scores = [[x["score"] for x in answer["recommendations"]] for answer in (a, b)]
+        np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
+        sync = service.recommend(user, opts)
+        assert [x["item_id"] for x in sync["recommendations"]] == ids
+        if opts is books:
+            assert {x["category"].lower() for x in a["recommendations"]} == {"books"}
+        if opts.exclude_seen and user != "stranger":
+            seen = set(shop.events.loc[shop.events["user_id"].astype(str) == user, "item_id"])
+            assert not seen & set(ids)

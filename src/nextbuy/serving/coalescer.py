@@ -2,7 +2,8 @@
 scored at once.
 
 Scoring one user reads every item vector (memory-bound); requests that arrive together are
-scored as one matrix product, which under load costs a fraction per user. At low load a
+scored as one matrix product, which under load costs a fraction per user, and ranked as one
+block (:class:`RankCoalescer`: exclusions, filters and top-k in one call). At low load a
 request is scored alone, without waiting.
 """
 
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from nextbuy.serving.options import RecommendOptions
+from nextbuy.serving.ranking import rank
 from nextbuy.serving.scoring import score_rows
 from nextbuy.serving.snapshot import Snapshot
 
@@ -70,3 +75,94 @@ class ScoreCoalescer:
                 for row, future in zip(rows, chunk, strict=True):
                     if not future.done():  # a cancelled request (client gone) is skipped
                         future.set_result(row)
+
+
+#: One trained user's ranked answer: item indices and scores, best first (-1 / -inf padded).
+Ranked = tuple[np.ndarray, np.ndarray]
+
+
+class RankCoalescer:
+    """Trained users' top-k requests of one event-loop turn, scored *and ranked* together.
+
+    Like :class:`ScoreCoalescer` (one matrix product per snapshot and turn), and then the
+    exclusions, filters, rules and top-k of the requests with the same options run once for
+    their rows (``ranking.rank`` on many rows costs a fraction per row of one call per row).
+    """
+
+    def __init__(self, max_batch: int = 64) -> None:
+        self.max_batch = max_batch
+        self._pending: dict[int, tuple[Snapshot, dict[tuple[Any, ...], _Group]]] = {}
+        self._scheduled = False
+
+    def rank(
+        self, snapshot: Snapshot, options: RecommendOptions, user: int, exclude: np.ndarray | None
+    ) -> asyncio.Future[Ranked]:
+        """A future resolving to trained ``user``'s top ``options.k`` without ``exclude``."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Ranked] = loop.create_future()
+        pending = self._pending.get(id(snapshot))
+        if pending is None:
+            pending = self._pending[id(snapshot)] = (snapshot, {})
+        groups = pending[1]
+        key = options.cache_key("")
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(options)
+        group.users.append(user)
+        group.excludes.append(_NONE if exclude is None else exclude)
+        group.futures.append(future)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        self._scheduled = False
+        for snapshot, groups in pending.values():
+            # each group's rows contiguous: one product per chunk, one ranking per group in it
+            parts = [(g, j) for g in groups.values() for j in range(len(g.users))]
+            for start in range(0, len(parts), self.max_batch):
+                chunk = parts[start : start + self.max_batch]
+                try:
+                    _rank_chunk(snapshot, chunk)
+                except Exception as exc:  # every waiting request gets the error, not a hang
+                    for group, j in chunk:
+                        if not group.futures[j].done():
+                            group.futures[j].set_exception(exc)
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+@dataclass
+class _Group:
+    """Requests of one turn with the same snapshot and options."""
+
+    options: RecommendOptions
+    users: list[int] = field(default_factory=list)
+    excludes: list[np.ndarray] = field(default_factory=list)
+    futures: list[asyncio.Future[Ranked]] = field(default_factory=list)
+
+
+def _rank_chunk(snapshot: Snapshot, chunk: list[tuple[_Group, int]]) -> None:
+    """Score the chunk's users in one product, rank each group's run of rows, answer them."""
+    users = np.fromiter((group.users[j] for group, j in chunk), np.int64, len(chunk))
+    scores = score_rows(snapshot, users)
+    start = 0
+    while start < len(chunk):
+        group = chunk[start][0]
+        stop = start
+        while stop < len(chunk) and chunk[stop][0] is group:
+            stop += 1
+        positions = [j for _, j in chunk[start:stop]]
+        excludes = [group.excludes[j] for j in positions]
+        rows = np.repeat(np.arange(len(excludes)), [len(e) for e in excludes])
+        pairs = (rows, np.concatenate(excludes).astype(np.int64, copy=False))
+        options = group.options
+        ids, vals = rank(snapshot, scores[start:stop], options, options.k, pairs)
+        for row, j in enumerate(positions):
+            future = group.futures[j]
+            if not future.done():  # a cancelled request (client gone) is skipped
+                future.set_result((ids[row], vals[row]))
+        start = stop

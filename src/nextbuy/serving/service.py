@@ -24,7 +24,7 @@ from nextbuy.parallel import default_workers
 from nextbuy.serving import answers, ranking, recommending, reloads
 from nextbuy.serving.approximate import attach_retrieval
 from nextbuy.serving.catalog import attach_catalog, require_item
-from nextbuy.serving.coalescer import ScoreCoalescer
+from nextbuy.serving.coalescer import RankCoalescer, Ranked, ScoreCoalescer
 from nextbuy.serving.errors import NotReadyError, ReloadError, StoreUnavailableError
 from nextbuy.serving.live import Rules
 from nextbuy.serving.options import RecommendOptions
@@ -84,7 +84,7 @@ class RecommendationService:
         )
         self._snapshot: Snapshot | None = None
         self._reload_lock = threading.Lock()
-        self._coalescer = ScoreCoalescer()
+        self._coalescer = RankCoalescer()
         self._cosines = ScoreCoalescer(score=cosine_rows)
         #: Per-user answer cache (set by the app when ``cache_size`` > 0).
         self.cache: AnswerCache | None = None
@@ -217,7 +217,7 @@ class RecommendationService:
 
     async def recommend_async(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
         """:meth:`recommend` for the event loop: concurrent requests share one scoring call
-        (:class:`~.coalescer.ScoreCoalescer`); only the scoring step differs."""
+        and one ranking call (:class:`~.coalescer.RankCoalescer`); only that step differs."""
         if self.before_read is not None and self.settings.sync_reads:
             # several worker processes: the user's event (or a catalog change) may have
             # reached another one; a store that is down is not waited for (stale answer)
@@ -227,7 +227,9 @@ class RecommendationService:
         if plan is None or plan.fallback or request.snapshot.retriever is not None:
             return self._end(request, None)  # cached, fallback, or answered by the ANN index
         if plan.resolved is None:
-            return self._end(request, await self._coalescer.score(request.snapshot, plan.user))
+            found = await self._coalescer.rank(request.snapshot, request.options, plan.user,
+                                               plan.exclude)  # fmt: skip
+            return self._end(request, None, found)
         return self._end(request, score_rows(request.snapshot, plan.rows)[0])
 
     def _begin(self, user_id: str, options: RecommendOptions) -> _Request:
@@ -244,12 +246,16 @@ class RecommendationService:
         plan = recommending.plan(snapshot, user_id, history, options)
         return _Request(snapshot, options, key, stamp, plan, None)
 
-    def _end(self, request: _Request, scores: np.ndarray | None) -> dict[str, Any]:
-        """Finish a planned answer from its scores, count a fallback, remember it."""
+    def _end(
+        self, request: _Request, scores: np.ndarray | None, ranked: Ranked | None = None
+    ) -> dict[str, Any]:
+        """Finish a planned answer from its scores (or its ranked items), count a fallback,
+        remember it."""
         if request.plan is None:
             assert request.cached is not None
             return request.cached
-        answer = recommending.finish(request.snapshot, request.plan, request.options, scores)
+        plan, options = request.plan, request.options
+        answer = recommending.finish(request.snapshot, plan, options, scores, ranked)
         if answer["strategy"] == "fallback":
             self._on_fallback("recommend", 1)
         if request.key is not None and self.cache is not None:
