@@ -20,6 +20,12 @@ from nextbuy.retrieval import topk
 WIDTH = 32
 #: Catalogs larger than this keep no table (``WIDTH`` x 8 bytes per item: 25.6 MB at 100,000).
 MAX_ITEMS = 100_000
+#: Tables are filled for every item at load when the all-pairs product costs at most this many
+#: multiply-adds (items^2 x factors; 20,000 items x 64 factors: about a second of one core),
+#: and as items are asked about above it.
+FILL_AT_LOAD = 20_000**2 * 64
+#: Items per block of the fill at load (a block's cosine rows: 20 MB at 20,000 items).
+_FILL_BLOCK = 256
 
 
 class NeighbourTable:
@@ -41,6 +47,24 @@ class NeighbourTable:
         if unit is None or not 0 < len(unit) <= MAX_ITEMS:
             return None
         return cls(len(unit), min(WIDTH, len(unit)))
+
+    def fill(self, unit: np.ndarray, off: np.ndarray | None) -> bool:
+        """Fill every row now when the catalog is small enough (:data:`FILL_AT_LOAD`), in blocks
+        of cosine rows; ``off``: the items with a zero vector. True when filled."""
+        n, d = unit.shape
+        if n * n * d > FILL_AT_LOAD:
+            return False
+        for start in range(0, n, _FILL_BLOCK):
+            block = np.asarray(unit[start : start + _FILL_BLOCK] @ unit.T, dtype=np.float32)
+            rows = np.arange(len(block))
+            block[rows, start + rows] = -np.inf  # the item itself
+            if off is not None:
+                block[:, off] = -np.inf
+            ids, vals = topk(block, self.width, block=_FILL_BLOCK)
+            self.ids[start : start + len(block)] = np.where(np.isfinite(vals), ids, -1)
+            self.scores[start : start + len(block)] = vals
+        self.filled[:] = True
+        return True
 
     def put(self, i: int, sims: np.ndarray) -> None:
         """Keep the top of item ``i``'s cosine row over the trained items (``sims``: the item

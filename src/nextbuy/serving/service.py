@@ -8,6 +8,7 @@ answer cache and the request coalescer; the work itself lives in one module per 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -141,6 +142,8 @@ class RecommendationService:
             built = attach_retrieval(
                 build_snapshot(artifact), settings.retrieval, settings.ann_nprobe
             )
+            if built.neighbours is not None and built.unit_vectors is not None:
+                built.neighbours.fill(built.unit_vectors, built.vector_off)
             new = (prepare or self._prepare)(built)
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
@@ -150,7 +153,13 @@ class RecommendationService:
         """Rebuild the served snapshot from its (already verified) artifact with ``prepare``:
         the store's state after it was unreachable at load time."""
         with self._reload_lock:
-            new = self._prepare(build_snapshot(self.snapshot.artifact))
+            served = self.snapshot  # same model: its retrieval and kept neighbours carry over
+            rebuilt = build_snapshot(served.artifact)
+            new = self._prepare(
+                dataclasses.replace(
+                    rebuilt, retriever=served.retriever, neighbours=served.neighbours
+                )
+            )
             self._snapshot = new
             return new
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from nextbuy.serving import neighbours
 from nextbuy.serving.neighbours import NeighbourTable
 from nextbuy.serving.similarity import similar
 from tests.serving.online.conftest import KEY, AppFactory, OnlineShop
@@ -41,16 +42,40 @@ def test_the_table_keeps_the_top_and_drops_blocked_entries():
     assert ids.tolist() == [3]
 
 
+def test_the_fill_at_load_keeps_what_asking_would(monkeypatch):
+    rng = np.random.default_rng(1)
+    unit = rng.standard_normal((600, 8)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1)[:, None]
+    unit[5] = 0  # a zero vector: never anyone's neighbour
+    off = np.array([5])
+    filled = NeighbourTable(600, width=16)
+    assert filled.fill(unit, off) and filled.filled.all()
+    for i in (0, 5, 299, 599):
+        sims = unit @ unit[i]
+        sims[[i, 5]] = -np.inf
+        asked = NeighbourTable(600, width=16)
+        asked.put(i, sims)
+        assert filled.ids[i, :10].tolist() == asked.ids[i, :10].tolist()
+        assert 5 not in filled.ids[i] and i not in filled.ids[i]
+    monkeypatch.setattr(neighbours, "FILL_AT_LOAD", 600 * 600 * 8 - 1)
+    big = NeighbourTable(600, width=16)
+    assert not big.fill(unit, off) and not big.filled.any()  # too large: filled as asked
+
+
 def test_answers_from_the_table_are_the_exact_ones(
     online_app: AppFactory, sqlite_url: str, online_shop: OnlineShop
 ):
     with online_app(sqlite_url) as client:
         service = client.app.state.service
         table = service.snapshot.neighbours
-        assert table is not None and not table.filled.any()
+        assert table is not None and table.filled.all()  # a small catalog: filled at load
+        loaded = table.ids.copy()
+        table.filled[:] = False  # as above FILL_AT_LOAD: rows are kept as items are asked about
         anchors = online_shop.category_items("Books")[:12]
         first = [client.get(f"/items/{a}/similar", params={"k": 10}).json() for a in anchors]
         assert table.filled.sum() == len(anchors)
+        rows = service.snapshot.artifact.item_map.index(anchors)
+        assert (table.ids[rows, :10] == loaded[rows, :10]).all()  # the same lists either way
         # out of stock: the first answers' top items; and a new item with a vector
         gone = sorted({answer["items"][0]["item_id"] for answer in first})
         for item in gone:
