@@ -173,3 +173,60 @@ def test_concurrent_recommendations_answer_as_single_ones(client: TestClient, sh
         if opts.exclude_seen and user != "stranger":
             seen = set(shop.events.loc[shop.events["user_id"].astype(str) == user, "item_id"])
             assert not seen & set(ids)
+
+
+def _hot_routes(client: TestClient) -> Any:
+    """The app's HotRoutes layer (the middleware stack is built by the first request)."""
+    from nextbuy.serving.fastpath import HotRoutes
+
+    client.get("/health")
+    layer = client.app.middleware_stack
+    while not isinstance(layer, HotRoutes):
+        layer = layer.app
+    return layer
+
+
+def test_errors_are_answered_directly_with_the_routes_bodies(client: TestClient, shop: Shop):
+    """4xx of the hot routes come from the fast path itself (FastAPI is not asked: nothing
+    runs twice), with the same status and body as FastAPI's own answer."""
+    user, item = str(shop.events["user_id"].iloc[0]), str(shop.events["item_id"].iloc[0])
+    posts = [
+        ("/recommend", {"user_id": user, "k": 0}),
+        ("/recommend", {"user_id": user, "k": 1001}),
+        ("/recommend", {"user_id": user, "k": "many"}),
+        ("/recommend", {"k": 3}),
+        ("/recommend", [1, 2]),
+        ("/recommend/", {"user_id": user, "categories": "books", "exclude_seen": "maybe"}),
+        ("/predict/rating", {"user_id": user, "item_id": "no-such"}),
+        ("/predict/rating", {"user_id": user}),
+        ("/predict/rating/", "just a string"),
+    ]
+    gets = [
+        "/items/no-such/similar",
+        "/items/no-such/similar?k=3&include_out_of_stock=true",
+        f"/items/{item}/similar?k=3000",  # over the schema's 1,000: FastAPI's own 422
+    ]
+    routed: list[tuple[int, bytes]] = []
+    for path, body in posts:
+        answer = _post(client, path, body, ROUTED)
+        routed.append((answer.status_code, answer.content))
+    for path in gets:  # the same query in another spelling goes to FastAPI
+        answer = client.get(path.replace("k=3", "k=03"))
+        routed.append((answer.status_code, answer.content))
+    hot = _hot_routes(client)
+    inner = hot.app
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError(f"{scope['path']} reached FastAPI")
+
+    hot.app = refuse
+    try:
+        fast = [_post(client, path, body, PLAIN) for path, body in posts]
+        fast += [client.get(path) for path in gets[:2]]
+    finally:
+        hot.app = inner
+    fast.append(client.get(gets[2]))  # passed on: the query model says what is wrong
+    for (status, content), answer in zip(routed, fast, strict=True):
+        assert 400 <= status < 500 and answer.status_code == status
+        assert answer.content == content
+        assert answer.headers["content-type"] == "application/json"
