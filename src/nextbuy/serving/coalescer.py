@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nextbuy.serving.options import RecommendOptions
+from nextbuy.serving.pruning import NormPrefix
 from nextbuy.serving.ranking import rank
 from nextbuy.serving.scoring import score_rows
 from nextbuy.serving.snapshot import Snapshot
@@ -93,6 +94,20 @@ class RankCoalescer:
         self.max_batch = max_batch
         self._pending: dict[int, tuple[Snapshot, dict[tuple[Any, ...], _Group]]] = {}
         self._scheduled = False
+        #: Norm prefixes (:mod:`.pruning`) per model object: catalog changes keep the model.
+        self._prefixes: dict[int, tuple[Any, NormPrefix | None]] = {}
+
+    def prefix(self, snapshot: Snapshot) -> NormPrefix | None:
+        """The norm prefix of the snapshot's model (built on first use, a few milliseconds)."""
+        model = snapshot.model
+        hit = self._prefixes.get(id(model))
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        built = NormPrefix.build(model, snapshot.n_items)
+        if len(self._prefixes) > 4:  # older versions
+            self._prefixes.clear()
+        self._prefixes[id(model)] = (model, built)
+        return built
 
     def rank(
         self, snapshot: Snapshot, options: RecommendOptions, user: int, exclude: np.ndarray | None
@@ -125,7 +140,7 @@ class RankCoalescer:
             for start in range(0, len(parts), self.max_batch):
                 chunk = parts[start : start + self.max_batch]
                 try:
-                    _rank_chunk(snapshot, chunk)
+                    _rank_chunk(snapshot, chunk, self.prefix(snapshot))
                 except Exception as exc:  # every waiting request gets the error, not a hang
                     for group, j in chunk:
                         if not group.futures[j].done():
@@ -145,24 +160,56 @@ class _Group:
     futures: list[asyncio.Future[Ranked]] = field(default_factory=list)
 
 
-def _rank_chunk(snapshot: Snapshot, chunk: list[tuple[_Group, int]]) -> None:
-    """Score the chunk's users in one product, rank each group's run of rows, answer them."""
+def _rank_chunk(
+    snapshot: Snapshot, chunk: list[tuple[_Group, int]], prefix: NormPrefix | None
+) -> None:
+    """Answer the chunk: each group's rows from the norm prefix where it is exact, the others
+    scored over every item in one product and ranked per group."""
     users = np.fromiter((group.users[j] for group, j in chunk), np.int64, len(chunk))
-    scores = score_rows(snapshot, users)
+    runs: list[tuple[_Group, list[int], np.ndarray]] = []  # group, positions, chunk rows
     start = 0
     while start < len(chunk):
-        group = chunk[start][0]
-        stop = start
+        group, stop = chunk[start][0], start
         while stop < len(chunk) and chunk[stop][0] is group:
             stop += 1
-        positions = [j for _, j in chunk[start:stop]]
+        runs.append((group, [j for _, j in chunk[start:stop]], np.arange(start, stop)))
+        start = stop
+    left: list[tuple[_Group, list[int], np.ndarray]] = []
+    for group, positions, rows in runs:
         excludes = [group.excludes[j] for j in positions]
-        rows = np.repeat(np.arange(len(excludes)), [len(e) for e in excludes])
-        pairs = (rows, np.concatenate(excludes).astype(np.int64, copy=False))
+        found = None
+        if prefix is not None:
+            found = prefix.top(snapshot, users[rows], excludes, group.options)
+        if found is None:
+            left.append((group, positions, rows))
+            continue
+        ids, vals, exact = found
+        _answer(group, [p for p, ok in zip(positions, exact.tolist(), strict=True) if ok],
+                ids[exact], vals[exact])  # fmt: skip
+        if not exact.all():
+            keep = ~exact
+            left.append((group, [p for p, ok in zip(positions, keep.tolist(), strict=True) if ok],
+                         rows[keep]))  # fmt: skip
+    if not left:
+        return
+    scores = score_rows(snapshot, users[np.concatenate([rows for _, _, rows in left])])
+    start = 0
+    for group, positions, rows in left:
+        stop = start + len(rows)
+        excludes = [group.excludes[j] for j in positions]
+        pairs = (
+            np.repeat(np.arange(len(excludes)), [len(e) for e in excludes]),
+            np.concatenate(excludes).astype(np.int64, copy=False),
+        )
         options = group.options
         ids, vals = rank(snapshot, scores[start:stop], options, options.k, pairs)
-        for row, j in enumerate(positions):
-            future = group.futures[j]
-            if not future.done():  # a cancelled request (client gone) is skipped
-                future.set_result((ids[row], vals[row]))
+        _answer(group, positions, ids, vals)
         start = stop
+
+
+def _answer(group: _Group, positions: list[int], ids: np.ndarray, vals: np.ndarray) -> None:
+    """Resolve the futures at ``positions`` of ``group`` with their rows of ``ids``/``vals``."""
+    for row, j in enumerate(positions):
+        future = group.futures[j]
+        if not future.done():  # a cancelled request (client gone) is skipped
+            future.set_result((ids[row], vals[row]))
