@@ -76,9 +76,9 @@ def test_the_bound_holds_for_every_item_outside(service: RecommendationService):
     snapshot = service.snapshot
     prefix = service._coalescer.prefix(snapshot)
     assert prefix is not None
-    vectors, _ = prefix.form.users(np.arange(min(200, snapshot.n_users)))
+    vectors, _ = prefix.users(np.arange(min(200, snapshot.n_users)))
     outside = np.setdiff1d(np.arange(snapshot.n_items), prefix.order)
-    scores = vectors @ np.asarray(prefix.form.items)[outside].T
+    scores = vectors @ np.asarray(snapshot.model.dot_product_form().items)[outside].T
     wide = vectors.astype(np.float64)
     lo, hi = prefix.rest_bias
     bound = np.linalg.norm(wide[:, :-2], axis=1) * prefix.rest_norm + wide[:, -2]

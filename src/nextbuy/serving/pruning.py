@@ -12,6 +12,7 @@ One product over an eighth of the catalog instead of all of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,9 @@ _SLACK = 1e-4
 class NormPrefix:
     """The items of largest norm in dot-product form, and the bound on all the others."""
 
-    form: Any  # nextbuy.models.factor.DotProductForm
+    #: ``DotProductForm.users``: trained users -> (vectors [n, d], fallback [n]). The form's
+    #: full item matrix is not kept (only the prefix's rows), so memory grows by an eighth.
+    users: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     order: np.ndarray  # int64 trained item indices of the prefix, largest norm first
     position: np.ndarray  # int64 per trained item: its place in the prefix, or len(order)
     vectors: np.ndarray  # [len(order), d] float32, contiguous
@@ -64,7 +67,7 @@ class NormPrefix:
             tail = items[ranked[size:], -1].astype(np.float64)
             bias = (float(tail.min()), float(tail.max()))
         vectors = np.ascontiguousarray(items[order])
-        return cls(form, order, position, vectors, rest, bias)
+        return cls(form.users, order, position, vectors, rest, bias)
 
     def top(
         self,
@@ -83,7 +86,7 @@ class NormPrefix:
             return None
         if k > len(self.order):
             return None
-        vectors, fallback = self.form.users(users)
+        vectors, fallback = self.users(users)
         scores = np.asarray(vectors @ self.vectors.T, dtype=np.float32)
         size = len(self.order)
         lengths = [len(e) for e in excludes]
