@@ -137,3 +137,96 @@ def test_concurrent_similar_requests_answer_as_single_ones(client: TestClient, s
         np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
         sync = service.similar(a["item_id"], 5)  # the CLI's and the dashboard's path
         assert [x["item_id"] for x in sync["items"]] == [x["item_id"] for x in a["items"]]
+
+
+def test_concurrent_recommendations_answer_as_single_ones(client: TestClient, shop: Shop):
+    """Requests of one event-loop turn are scored and ranked as blocks, one per distinct set
+    of options (the rank coalescer): the same lists as one at a time, and as the sync path."""
+    import asyncio
+
+    import numpy as np
+
+    from nextbuy.serving.options import RecommendOptions
+
+    service = client.app.state.service
+    users = [str(u) for u in shop.events["user_id"].drop_duplicates().iloc[:8]]
+    books = RecommendOptions(k=4, categories=["books"])
+    options = [RecommendOptions(k=5), books, RecommendOptions(k=3, exclude_seen=False)]
+    asks = [(u, options[j % 3]) for j, u in enumerate(users)] + [("stranger", books)]
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        together = await asyncio.gather(*(service.recommend_async(u, o) for u, o in asks))
+        alone = [await service.recommend_async(u, o) for u, o in asks]
+        return list(together), alone
+
+    together, alone = asyncio.run(both())
+    for (user, opts), a, b in zip(asks, together, alone, strict=True):
+        ids = [x["item_id"] for x in a["recommendations"]]
+        assert ids == [x["item_id"] for x in b["recommendations"]]
+        assert len(ids) == opts.k and a["strategy"] == b["strategy"]
+        scores = [[x["score"] for x in answer["recommendations"]] for answer in (a, b)]
+        np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
+        sync = service.recommend(user, opts)
+        assert [x["item_id"] for x in sync["recommendations"]] == ids
+        if opts is books:
+            assert {x["category"].lower() for x in a["recommendations"]} == {"books"}
+        if opts.exclude_seen and user != "stranger":
+            seen = set(shop.events.loc[shop.events["user_id"].astype(str) == user, "item_id"])
+            assert not seen & set(ids)
+
+
+def _hot_routes(client: TestClient) -> Any:
+    """The app's HotRoutes layer (the middleware stack is built by the first request)."""
+    from nextbuy.serving.fastpath import HotRoutes
+
+    client.get("/health")
+    layer = client.app.middleware_stack
+    while not isinstance(layer, HotRoutes):
+        layer = layer.app
+    return layer
+
+
+def test_errors_are_answered_directly_with_the_routes_bodies(client: TestClient, shop: Shop):
+    """4xx of the hot routes come from the fast path itself (FastAPI is not asked: nothing
+    runs twice), with the same status and body as FastAPI's own answer."""
+    user, item = str(shop.events["user_id"].iloc[0]), str(shop.events["item_id"].iloc[0])
+    posts = [
+        ("/recommend", {"user_id": user, "k": 0}),
+        ("/recommend", {"user_id": user, "k": 1001}),
+        ("/recommend", {"user_id": user, "k": "many"}),
+        ("/recommend", {"k": 3}),
+        ("/recommend", [1, 2]),
+        ("/recommend/", {"user_id": user, "categories": "books", "exclude_seen": "maybe"}),
+        ("/predict/rating", {"user_id": user, "item_id": "no-such"}),
+        ("/predict/rating", {"user_id": user}),
+        ("/predict/rating/", "just a string"),
+    ]
+    gets = [
+        "/items/no-such/similar",
+        "/items/no-such/similar?k=3&include_out_of_stock=true",
+        f"/items/{item}/similar?k=3000",  # over the schema's 1,000: FastAPI's own 422
+    ]
+    routed: list[tuple[int, bytes]] = []
+    for path, body in posts:
+        answer = _post(client, path, body, ROUTED)
+        routed.append((answer.status_code, answer.content))
+    for path in gets:  # the same query in another spelling goes to FastAPI
+        answer = client.get(path.replace("k=3", "k=03"))
+        routed.append((answer.status_code, answer.content))
+    hot = _hot_routes(client)
+    inner = hot.app
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError(f"{scope['path']} reached FastAPI")
+
+    hot.app = refuse
+    try:
+        fast = [_post(client, path, body, PLAIN) for path, body in posts]
+        fast += [client.get(path) for path in gets[:2]]
+    finally:
+        hot.app = inner
+    fast.append(client.get(gets[2]))  # passed on: the query model says what is wrong
+    for (status, content), answer in zip(routed, fast, strict=True):
+        assert 400 <= status < 500 and answer.status_code == status
+        assert answer.content == content
+        assert answer.headers["content-type"] == "application/json"

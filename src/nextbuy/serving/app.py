@@ -168,6 +168,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         service=service,
         experiments=experiments,
         routes=[route for router in ROUTERS for route in router.routes],
+        handlers=app.exception_handlers,
     )
     if settings.cors_origins:  # off by default: browsers get no CORS headers at all
         from fastapi.middleware.cors import CORSMiddleware

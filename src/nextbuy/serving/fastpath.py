@@ -3,22 +3,30 @@
 FastAPI's route matching, dependency solving and body handling cost more per request than
 scoring one user does. :class:`HotRoutes` answers the well-formed common case of
 ``POST /recommend``, ``POST /predict/rating`` and ``GET /items/{id}/similar`` itself, with
-the same request models, service calls and orjson bodies as the routes; anything else (another
-route, a body or query that does not validate plainly, an error) goes to FastAPI unchanged,
-body replayed, so every error answer, limit and document stays the routes' own.
+the same request models, service calls and orjson bodies as the routes. Their errors (a body
+that does not validate, ``k`` over the limit, an unknown item) are answered here too, by the
+app's own exception handlers, so the 4xx bodies are the routes' and nothing runs twice.
+Anything else (another route, a body that is not plain JSON, a query in another spelling)
+goes to FastAPI unchanged, body replayed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nextbuy.serving.deps import limit_k
 from nextbuy.serving.experiments import ExperimentRouter
+from nextbuy.serving.schemas.common import MAX_K
 from nextbuy.serving.schemas.predict import RatingRequest
 from nextbuy.serving.schemas.recommend import RecommendRequest
 from nextbuy.serving.service import RecommendationService
@@ -30,7 +38,8 @@ _K = re.compile(rb"[1-9][0-9]{0,3}")
 _JSON = b"application/json"
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
-Answer = dict[str, Any] | None  # None: let FastAPI answer
+#: The app's exception handlers (``app.exception_handlers``): exception class -> handler.
+Handlers = Mapping[Any, Callable[[Request, Any], Response | Awaitable[Response]]]
 
 
 class HotRoutes:
@@ -47,12 +56,14 @@ class HotRoutes:
         service: RecommendationService,
         experiments: ExperimentRouter,
         routes: Iterable[BaseRoute],
+        handlers: Handlers | None = None,
     ) -> None:
         self.app = app
+        self._handlers = handlers if handlers is not None else {}
         self.service = service
         self.experiments = experiments
         by_path = {getattr(route, "path", None): route for route in routes}
-        posts: dict[str, Callable[[Any], Awaitable[Answer]]] = {
+        posts: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
             "/recommend": self._recommend,
             "/recommend/": self._recommend,
             "/predict/rating": self._predict,
@@ -81,7 +92,7 @@ class HotRoutes:
         scope: Scope,
         receive: Receive,
         send: Send,
-        handler: Callable[[Any], Awaitable[Answer]],
+        handler: Callable[[Any], Awaitable[dict[str, Any]]],
         route: BaseRoute,
     ) -> None:
         """Read a small JSON body, answer it with ``handler``, or replay it to FastAPI."""
@@ -107,26 +118,44 @@ class HotRoutes:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        answer = None
         try:
-            answer = await handler(orjson.loads(body))
-        except Exception:  # invalid or failing: FastAPI answers it, with its own error
-            answer = None
-        if answer is None:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:  # FastAPI's decoder and its error (rare: not plain JSON)
             await self.app(scope, _replay([body], receive), send)
             return
         scope["route"] = route
+        try:
+            answer = await handler(parsed)
+        except ValidationError as exc:  # as FastAPI reports a body that does not validate
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            await self._error(scope, receive, send, RequestValidationError(errors, body=parsed))
+            return
+        except Exception as exc:
+            await self._error(scope, receive, send, exc)
+            return
         await _send_json(send, answer)
 
-    async def _recommend(self, body: Any) -> Answer:
-        request = RecommendRequest.model_validate(body)
-        if request.k > self.service.settings.max_k:
-            return None
+    async def _recommend(self, body: Any) -> dict[str, Any]:
+        request = RecommendRequest.model_validate(body, from_attributes=True)
+        limit_k(request.k, self.service.settings, "n_recommendations")
         return await self.experiments.recommend(request.user_id, request)
 
-    async def _predict(self, body: Any) -> Answer:
-        request = RatingRequest.model_validate(body)
+    async def _predict(self, body: Any) -> dict[str, Any]:
+        request = RatingRequest.model_validate(body, from_attributes=True)
         return self.service.predict(request.user_id, request.item_id)
+
+    async def _error(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        """Answer ``exc`` with the app's handler for it, as a route raising it would be; an
+        exception without one propagates (the error middleware's 500, as from a route)."""
+        for kind in type(exc).__mro__:
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                response = handler(Request(scope, receive), exc)
+                if not isinstance(response, Response):  # the app's handlers are coroutines
+                    response = await response
+                await response(scope, receive, send)
+                return
+        raise exc
 
     # ------------------------------------------------------------------ GET similar
     async def _similar(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,19 +166,15 @@ class HotRoutes:
             await self.app(scope, receive, send)
             return
         k, include_out_of_stock = query
-        answer = None
-        if k <= self.service.settings.max_k:
-            try:
-                found = await self.service.similar_async(parts[2], k, include_out_of_stock)
-                answer = self.experiments.tag_similar(found)
-            except Exception:  # unknown item, no similarity: FastAPI's 404s
-                answer = None
-        if answer is None:
-            await self.app(scope, receive, send)
-            return
         scope["route"] = self._similar_route
         scope["path_params"] = {"item_id": parts[2]}
-        await _send_json(send, answer)
+        try:
+            limit_k(k, self.service.settings)
+            found = await self.service.similar_async(parts[2], k, include_out_of_stock)
+        except Exception as exc:  # over the limit, unknown item, no similarity: the 4xx
+            await self._error(scope, receive, send, exc)
+            return
+        await _send_json(send, self.experiments.tag_similar(found))
 
 
 def _similar_query(raw: bytes) -> tuple[int, bool] | None:
@@ -161,8 +186,8 @@ def _similar_query(raw: bytes) -> tuple[int, bool] | None:
         if name in seen or not eq:
             return None
         seen.add(name)
-        if name == b"k" and _K.fullmatch(value):
-            k = int(value)
+        if name == b"k" and _K.fullmatch(value) and int(value) <= MAX_K:
+            k = int(value)  # above MAX_K: the query model's own 422
         elif name == b"include_out_of_stock" and value in (b"true", b"false"):
             include_out_of_stock = value == b"true"
         else:

@@ -67,15 +67,21 @@ def plan(
 
 
 def finish(
-    snapshot: Snapshot, plan: Plan, options: RecommendOptions, scores: np.ndarray | None
+    snapshot: Snapshot,
+    plan: Plan,
+    options: RecommendOptions,
+    scores: np.ndarray | None,
+    ranked: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """The answer of a planned request from its score row (overwritten; None for fallbacks).
+    """The answer of a planned request from its score row (overwritten; None for fallbacks),
+    or from its items ranked already (``ranked``: ids and scores, as :func:`ranking.rank`
+    gives one row of them).
 
     With approximate retrieval (``snapshot.retriever``) ``scores`` is None for personal
     answers too: the index answers, or the exact row is scored here when it cannot.
     """
-    found = None
-    if not plan.fallback and scores is None and snapshot.retriever is not None:
+    found = ranked
+    if found is None and not plan.fallback and scores is None and snapshot.retriever is not None:
         row = None if plan.resolved is None else plan.resolved.row
         found = approximate.recommend(snapshot, plan.user, row, plan.exclude, options)
         if found is None:
@@ -86,13 +92,13 @@ def finish(
         if options.explain:
             answer["explain_note"] = FALLBACK_NOTE
         return answer
-    pairs = None
-    if plan.exclude is not None:
-        pairs = (np.zeros(len(plan.exclude), dtype=np.int64), plan.exclude)
     if found is not None:
         ids, vals = found[0][None, :], found[1][None, :]
     else:
         assert scores is not None
+        pairs = None
+        if plan.exclude is not None:
+            pairs = (np.zeros(len(plan.exclude), dtype=np.int64), plan.exclude)
         ids, vals = ranking.rank(snapshot, scores[None, :], options, options.k, pairs)
     answer = answers.recommendation(snapshot, plan.user_id, "personalized", ids[0], vals[0])
     if options.explain:

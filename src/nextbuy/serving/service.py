@@ -8,6 +8,7 @@ answer cache and the request coalescer; the work itself lives in one module per 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -24,7 +25,7 @@ from nextbuy.parallel import default_workers
 from nextbuy.serving import answers, ranking, recommending, reloads
 from nextbuy.serving.approximate import attach_retrieval
 from nextbuy.serving.catalog import attach_catalog, require_item
-from nextbuy.serving.coalescer import ScoreCoalescer
+from nextbuy.serving.coalescer import RankCoalescer, Ranked, ScoreCoalescer
 from nextbuy.serving.errors import NotReadyError, ReloadError, StoreUnavailableError
 from nextbuy.serving.live import Rules
 from nextbuy.serving.options import RecommendOptions
@@ -84,7 +85,7 @@ class RecommendationService:
         )
         self._snapshot: Snapshot | None = None
         self._reload_lock = threading.Lock()
-        self._coalescer = ScoreCoalescer()
+        self._coalescer = RankCoalescer()
         self._cosines = ScoreCoalescer(score=cosine_rows)
         #: Per-user answer cache (set by the app when ``cache_size`` > 0).
         self.cache: AnswerCache | None = None
@@ -141,6 +142,9 @@ class RecommendationService:
             built = attach_retrieval(
                 build_snapshot(artifact), settings.retrieval, settings.ann_nprobe
             )
+            if built.neighbours is not None and built.unit_vectors is not None:
+                built.neighbours.fill(built.unit_vectors, built.vector_off)
+            self._coalescer.prefix(built)  # the norm prefix now, not in a request's turn
             new = (prepare or self._prepare)(built)
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
@@ -150,7 +154,13 @@ class RecommendationService:
         """Rebuild the served snapshot from its (already verified) artifact with ``prepare``:
         the store's state after it was unreachable at load time."""
         with self._reload_lock:
-            new = self._prepare(build_snapshot(self.snapshot.artifact))
+            served = self.snapshot  # same model: its retrieval and kept neighbours carry over
+            rebuilt = build_snapshot(served.artifact)
+            new = self._prepare(
+                dataclasses.replace(
+                    rebuilt, retriever=served.retriever, neighbours=served.neighbours
+                )
+            )
             self._snapshot = new
             return new
 
@@ -217,7 +227,7 @@ class RecommendationService:
 
     async def recommend_async(self, user_id: str, options: RecommendOptions) -> dict[str, Any]:
         """:meth:`recommend` for the event loop: concurrent requests share one scoring call
-        (:class:`~.coalescer.ScoreCoalescer`); only the scoring step differs."""
+        and one ranking call (:class:`~.coalescer.RankCoalescer`); only that step differs."""
         if self.before_read is not None and self.settings.sync_reads:
             # several worker processes: the user's event (or a catalog change) may have
             # reached another one; a store that is down is not waited for (stale answer)
@@ -227,7 +237,9 @@ class RecommendationService:
         if plan is None or plan.fallback or request.snapshot.retriever is not None:
             return self._end(request, None)  # cached, fallback, or answered by the ANN index
         if plan.resolved is None:
-            return self._end(request, await self._coalescer.score(request.snapshot, plan.user))
+            found = await self._coalescer.rank(request.snapshot, request.options, plan.user,
+                                               plan.exclude)  # fmt: skip
+            return self._end(request, None, found)
         return self._end(request, score_rows(request.snapshot, plan.rows)[0])
 
     def _begin(self, user_id: str, options: RecommendOptions) -> _Request:
@@ -244,12 +256,16 @@ class RecommendationService:
         plan = recommending.plan(snapshot, user_id, history, options)
         return _Request(snapshot, options, key, stamp, plan, None)
 
-    def _end(self, request: _Request, scores: np.ndarray | None) -> dict[str, Any]:
-        """Finish a planned answer from its scores, count a fallback, remember it."""
+    def _end(
+        self, request: _Request, scores: np.ndarray | None, ranked: Ranked | None = None
+    ) -> dict[str, Any]:
+        """Finish a planned answer from its scores (or its ranked items), count a fallback,
+        remember it."""
         if request.plan is None:
             assert request.cached is not None
             return request.cached
-        answer = recommending.finish(request.snapshot, request.plan, request.options, scores)
+        plan, options = request.plan, request.options
+        answer = recommending.finish(request.snapshot, plan, options, scores, ranked)
         if answer["strategy"] == "fallback":
             self._on_fallback("recommend", 1)
         if request.key is not None and self.cache is not None:
@@ -335,10 +351,11 @@ class RecommendationService:
         self, item_id: str, k: int, include_out_of_stock: bool = False
     ) -> dict[str, Any]:
         """:meth:`similar` for the event loop: concurrent cosine requests share one matrix
-        product (the item vectors are read once for all of them)."""
+        product (the item vectors are read once for all of them); items asked about before
+        answer from their kept neighbours without one."""
         snapshot = self.snapshot
         i = require_item(snapshot, item_id)
-        if not has_vector(snapshot, i):
+        if not has_vector(snapshot, i) or snapshot.neighbours_hold(i, k):
             return similar(snapshot, item_id, k, include_out_of_stock)
         cosine = await self._cosines.score(snapshot, i)
         return similar(snapshot, item_id, k, include_out_of_stock, cosine)

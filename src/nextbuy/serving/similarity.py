@@ -72,10 +72,17 @@ def similar(
         return {**answer, "note": UNPLACED_NOTE.format(item=item_id, model=snapshot.model.name)}
     new_unit = None if live is None else live.new_unit
     if snapshot.unit_vectors is not None and (i < n or new_unit is not None):
+        kept = None if cosine is not None else from_table(snapshot, item_id, i, k, blocked)
+        if kept is not None:
+            return kept
         query = snapshot.unit_vectors[i] if i < n else new_unit[i - n]  # type: ignore[index]
         sims = cosine if cosine is not None else cosine_rows(snapshot, np.array([i]))[0]
         if snapshot.vector_off is not None:
             sims[snapshot.vector_off] = -np.inf
+        if i < n:
+            sims[i] = -np.inf
+            if snapshot.neighbours is not None:  # the next request for i reads the table
+                snapshot.neighbours.put(i, sims)
         if new_unit is not None and live is not None and live.n_new:
             sims = np.concatenate([sims, new_unit @ query])
         elif live is not None and live.n_new:  # new items without vectors: never similar
@@ -93,6 +100,29 @@ def similar(
         sims[blocked] = -np.inf
     ids, vals = topk(sims[None, :], k)
     return answers.similar(snapshot, item_id, method, ids[0], vals[0])
+
+
+def from_table(
+    snapshot: Snapshot, item_id: str, i: int, k: int, blocked: np.ndarray | None
+) -> dict[str, Any] | None:
+    """The answer of trained item ``i`` from its kept neighbours (:mod:`.neighbours`), new items
+    with vectors merged in; None when the table cannot answer it exactly."""
+    table, n, live = snapshot.neighbours, snapshot.n_items, snapshot.live
+    if table is None or i >= n:
+        return None
+    found = table.lookup(i, k, blocked)
+    if found is None:
+        return None
+    ids, vals = found
+    if live is not None and live.n_new and live.new_unit is not None:
+        assert snapshot.unit_vectors is not None
+        new = np.asarray(live.new_unit @ snapshot.unit_vectors[i], dtype=np.float32)
+        if blocked is not None and len(blocked):
+            new[blocked[blocked >= n] - n] = -np.inf
+        top, best = topk(np.concatenate([vals, new])[None, :], k)
+        ids = np.concatenate([ids, np.arange(n, n + live.n_new)])[top[0]]
+        vals = best[0]
+    return answers.similar(snapshot, item_id, "cosine", ids, vals)
 
 
 def _model_similar(

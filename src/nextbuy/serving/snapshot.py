@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from nextbuy.data.catalog import ITEM_FIELDS
 from nextbuy.models.base import Recommender
 from nextbuy.serving.filters import CatalogFilters
+from nextbuy.serving.neighbours import NeighbourTable
 
 if TYPE_CHECKING:
     from nextbuy.artifacts import ModelArtifact
@@ -62,6 +63,9 @@ class Snapshot:
     histories: HistoryOverlay | None = None
     #: Approximate retrieval (``serving.approximate.Retriever``), None: every item is scored.
     retriever: Any = None
+    #: Kept cosine neighbours of trained items (``serving.neighbours``), shared by every
+    #: snapshot of this model version; None without vectors or for very large catalogs.
+    neighbours: NeighbourTable | None = None
     #: Unique per snapshot: cached answers are stamped with it.
     serial: int = field(init=False, default_factory=lambda: next(_SERIALS))
 
@@ -69,6 +73,11 @@ class Snapshot:
     def n_total(self) -> int:
         """Items that can be answered: trained plus new."""
         return len(self.item_ids)
+
+    def neighbours_hold(self, i: int, k: int) -> bool:
+        """True when trained item ``i``'s kept neighbours may answer ``k`` without a product."""
+        table = self.neighbours
+        return table is not None and i < self.n_items and k <= table.width and table.filled[i]
 
     @cached_property
     def vector_off(self) -> np.ndarray | None:
@@ -119,6 +128,7 @@ def build_snapshot(artifact: ModelArtifact) -> Snapshot:
         filters=CatalogFilters.from_catalog(catalog, n_items),
         unit_vectors=unit,
         vector_ok=ok,
+        neighbours=NeighbourTable.for_catalog(unit),
         predicts_ratings=bool(type(model).predicts_ratings),
         rating_range=rating_range(artifact.manifest, seen) if model.predicts_ratings else None,
     )
