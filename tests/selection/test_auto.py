@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nextbuy.data.interactions import Interactions
-from nextbuy.data.split import split
+from nextbuy.data.split import resolve_method, split
 from nextbuy.errors import ConfigError
 from nextbuy.evaluation import evaluate
 from nextbuy.models import registry
@@ -109,6 +109,13 @@ def test_validation_mirrors_the_users_split_and_uses_timestamps(shop: Interactio
         assert validation_kind(method, shop, "ndcg") == "latest"
     untimed = dataclasses.replace(shop, timestamps=np.zeros(len(shop), dtype=np.int64), _csr=[])
     assert validation_kind("auto", untimed, "ndcg") == "user"
+    # a few rows without a time: the data split's auto is random, and so is the validation
+    partly = shop.timestamps.copy()
+    partly[:10] = 0
+    part_timed = dataclasses.replace(shop, timestamps=partly, _csr=[])
+    assert resolve_method(part_timed, "auto") == "random"
+    assert validation_kind("auto", part_timed, "ndcg") == "user"
+    assert validation_kind("last", part_timed, "ndcg") == "latest"  # asked for by name
     fit, valid = carve(shop, "latest")
     # per user, every validation row is at least as late as every fit row
     last_fit = pd.Series(fit.timestamps).groupby(fit.users).max()
@@ -135,6 +142,8 @@ def test_further_latest_slices_validate_each_group_of_users_in_turn(shop: Intera
     assert (first_valid >= last_fit[first_valid.index]).all()
     with pytest.raises(ValueError, match="fold must be >= 0"):
         carve(shop, "latest", fold=-1)
+    with pytest.raises(ValueError, match="would repeat slice 1"):
+        carve(shop, "latest", fold=3)
 
 
 def test_rmse_picks_among_rating_models_on_explicit_ratings(shop_dir: Path) -> None:

@@ -133,3 +133,23 @@ def wait_for_job(client: TestClient, job_id: str, timeout: float = 180) -> dict[
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+def assert_same_ranking(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], tol: float = 1e-5
+) -> None:
+    """``a`` and ``b`` (answer rows with ``item_id`` and ``score``) rank the same items up to
+    ties: batched float32 products round differently from a lone row's, so items whose scores
+    are within ``tol`` may swap places (or trade the last place)."""
+    import numpy as np
+
+    assert len(a) == len(b)
+    sa, sb = (np.array([r["score"] for r in rows], dtype=np.float64) for rows in (a, b))
+    np.testing.assert_allclose(sa, sb, atol=tol)
+    ids_b = [r["item_id"] for r in b]
+    for i, row in enumerate(a):
+        if row["item_id"] == ids_b[i]:
+            continue
+        j = ids_b.index(row["item_id"]) if row["item_id"] in ids_b else None
+        tied = abs(sa[i] - sb[j]) <= tol if j is not None else abs(sa[i] - sb[-1]) <= tol
+        assert tied, f"place {i}: {row['item_id']} is no tie of {ids_b[i]} ({sa[i]} vs {sb[i]})"

@@ -118,8 +118,9 @@ def select(
     ``budget`` (``"2m"``, ``"90s"``, seconds; 0 = each family's defaults only) bounds the
     search and the refit; ``metric`` is what is optimised; ``split`` is the user's split
     method, which the validation slice mirrors; ``params`` maps a family to parameters over
-    its defaults (the config's ``models:`` section). Deterministic for a seed and budget,
-    except that a search cut short by the wall clock (estimates far off) stops earlier.
+    its defaults (the config's ``models:`` section). With ``budget=0`` deterministic for a
+    seed; with a budget, which trials fit also depends on the speed measured on this machine
+    at the time (a busy machine tries fewer), and a search cut short by the clock stops earlier.
     """
     seconds = parse_budget(budget)
     name, _ = parse_metric(metric)

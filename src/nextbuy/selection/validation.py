@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nextbuy.data.interactions import Interactions
+from nextbuy.data.split import has_timestamps as every_row_timed
 from nextbuy.errors import ConfigError
 from nextbuy.evaluation.metrics import per_user_metrics, rmse, user_mean
 from nextbuy.models.base import Recommender
@@ -54,8 +55,14 @@ def validation_kind(split_method: str, inter: Interactions, metric: str) -> str:
     timed = has_timestamps(inter)
     if method in ("time", "temporal") and timed:
         return "time"
-    if method in _PER_USER_LATEST or (method in ("none", "auto") and timed):
+    if method in ("none", "auto"):  # temporal exactly when the data split's auto is
+        return "latest" if every_row_timed(inter) else _random_kind(metric)
+    if method in _PER_USER_LATEST:
         return "latest" if timed else "user"
+    return _random_kind(metric)
+
+
+def _random_kind(metric: str) -> str:
     return "random" if metric == "rmse" else "user"
 
 
@@ -80,6 +87,11 @@ def carve(
         return split(inter, kind, test_fraction=fraction, seed=seed)
     if fold < 0:
         raise ValueError(f"validation fold must be >= 0, got {fold}")
+    if fold > USER_GROUPS:
+        raise ValueError(
+            f"latest validation fold {fold} would repeat slice {fold - USER_GROUPS}: "
+            f"at most {USER_GROUPS} further slices (one per group of users)"
+        )
     users = inter.users
     counts = np.bincount(users, minlength=inter.n_users)
     n_test = np.clip(np.floor(fraction * counts + 0.5), 1, np.maximum(counts - 1, 0))
@@ -89,7 +101,7 @@ def carve(
         group[np.random.default_rng(seed).permutation(inter.n_users)] = (
             np.arange(inter.n_users) % USER_GROUPS
         )
-        n_test[group != (fold - 1) % USER_GROUPS] = 0
+        n_test[group != fold - 1] = 0
     order = np.lexsort((np.arange(len(inter)), inter.timestamps, users))
     su = users[order]
     starts = np.r_[0, np.cumsum(counts)[:-1]]

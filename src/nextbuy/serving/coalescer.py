@@ -94,20 +94,12 @@ class RankCoalescer:
         self.max_batch = max_batch
         self._pending: dict[int, tuple[Snapshot, dict[tuple[Any, ...], _Group]]] = {}
         self._scheduled = False
-        #: Norm prefixes (:mod:`.pruning`) per model object: catalog changes keep the model.
-        self._prefixes: dict[int, tuple[Any, NormPrefix | None]] = {}
 
-    def prefix(self, snapshot: Snapshot) -> NormPrefix | None:
-        """The norm prefix of the snapshot's model (built on first use, a few milliseconds)."""
-        model = snapshot.model
-        hit = self._prefixes.get(id(model))
-        if hit is not None and hit[0] is model:
-            return hit[1]
-        built = NormPrefix.build(model, snapshot.n_items)
-        if len(self._prefixes) > 4:  # older versions
-            self._prefixes.clear()
-        self._prefixes[id(model)] = (model, built)
-        return built
+    @staticmethod
+    def prefix(snapshot: Snapshot) -> NormPrefix | None:
+        """The norm prefix of the snapshot's model (built on first use, a few milliseconds;
+        kept in the snapshot's cell, so a reloaded-away model and its prefix are freed)."""
+        return snapshot.norm_prefix.get(lambda: NormPrefix.build(snapshot.model, snapshot.n_items))
 
     def rank(
         self, snapshot: Snapshot, options: RecommendOptions, user: int, exclude: np.ndarray | None

@@ -21,7 +21,8 @@ WIDTH = 32
 #: Catalogs larger than this keep no table (``WIDTH`` x 8 bytes per item: 25.6 MB at 100,000).
 MAX_ITEMS = 100_000
 #: Tables are filled for every item at load when the all-pairs product costs at most this many
-#: multiply-adds (items^2 x factors; 20,000 items x 64 factors: about a second of one core),
+#: multiply-adds (items^2 x factors; 20,000 items x 64 factors: 2.0 s with the top-k, 2-core
+#: machine at load 2.8),
 #: and as items are asked about above it.
 FILL_AT_LOAD = 20_000**2 * 64
 #: Items per block of the fill at load (a block's cosine rows: 20 MB at 20,000 items).

@@ -26,7 +26,7 @@ from nextbuy.serving.ranking import excluded_items
 MIN_ITEMS = 8_192
 #: Share of the items (largest norms first) scored for every request.
 PREFIX_SHARE = 0.125
-#: Slack on the bound for float32 rounding of the products (relative to its size, plus one).
+#: Slack on the bound for float32 rounding of the products (relative to their terms' sizes).
 _SLACK = 1e-4
 
 
@@ -42,6 +42,7 @@ class NormPrefix:
     vectors: np.ndarray  # [len(order), d] float32, contiguous
     rest_norm: float  # largest factor norm outside the prefix (-1: the prefix is every item)
     rest_bias: tuple[float, float]  # smallest and largest item bias outside the prefix
+    top_norm: float  # the largest factor norm of all (the prefix's first item)
 
     @classmethod
     def build(cls, model: Any, n_items: int) -> NormPrefix | None:
@@ -51,8 +52,6 @@ class NormPrefix:
             return None
         form = form_of()
         items = np.asarray(form.items, dtype=np.float32)
-        if len(items) != n_items:
-            return None
         if len(items) != n_items or items.shape[1] < 3 or not (items[:, -2] == 1).all():
             return None  # not the documented layout: no bound to rely on
         norms = np.linalg.norm(items[:, :-2].astype(np.float64), axis=1)
@@ -67,7 +66,7 @@ class NormPrefix:
             tail = items[ranked[size:], -1].astype(np.float64)
             bias = (float(tail.min()), float(tail.max()))
         vectors = np.ascontiguousarray(items[order])
-        return cls(form.users, order, position, vectors, rest, bias)
+        return cls(form.users, order, position, vectors, rest, bias, float(norms[ranked[0]]))
 
     def top(
         self,
@@ -110,8 +109,12 @@ class NormPrefix:
         if self.rest_norm >= 0:  # the best any item outside could score, per user
             wide = vectors.astype(np.float64)
             lo, hi = self.rest_bias
-            bound = np.linalg.norm(wide[:, :-2], axis=1) * self.rest_norm + wide[:, -2]
+            user_norm = np.linalg.norm(wide[:, :-2], axis=1)
+            bound = user_norm * self.rest_norm + wide[:, -2]
             bound += np.maximum(wide[:, -1] * lo, wide[:, -1] * hi)
-            exact &= kth > bound + (np.abs(bound) + 1.0) * _SLACK
+            # rounding grows with the terms' sizes (not the bound's, which they may cancel to
+            # ~0): the largest product in the prefix, the user's bias and the items' biases
+            scale = user_norm * self.top_norm + np.abs(wide[:, -2]) + max(abs(lo), abs(hi))
+            exact &= kth > bound + (scale + 1.0) * _SLACK
         ids = np.where(np.isfinite(vals), self.order[at], -1)
         return ids, vals, exact

@@ -144,7 +144,7 @@ class RecommendationService:
             )
             if built.neighbours is not None and built.unit_vectors is not None:
                 built.neighbours.fill(built.unit_vectors, built.vector_off)
-            self._coalescer.prefix(built)  # the norm prefix now, not in a request's turn
+            RankCoalescer.prefix(built)  # the norm prefix now, not in a request's turn
             new = (prepare or self._prepare)(built)
             self._snapshot = new  # the atomic swap: one reference assignment
             self._on_load(new)
@@ -158,7 +158,10 @@ class RecommendationService:
             rebuilt = build_snapshot(served.artifact)
             new = self._prepare(
                 dataclasses.replace(
-                    rebuilt, retriever=served.retriever, neighbours=served.neighbours
+                    rebuilt,
+                    retriever=served.retriever,
+                    neighbours=served.neighbours,
+                    norm_prefix=served.norm_prefix,
                 )
             )
             self._snapshot = new

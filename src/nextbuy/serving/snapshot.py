@@ -22,6 +22,7 @@ from nextbuy.data.catalog import ITEM_FIELDS
 from nextbuy.models.base import Recommender
 from nextbuy.serving.filters import CatalogFilters
 from nextbuy.serving.neighbours import NeighbourTable
+from nextbuy.serving.oncecell import OnceCell
 
 if TYPE_CHECKING:
     from nextbuy.artifacts import ModelArtifact
@@ -66,6 +67,8 @@ class Snapshot:
     #: Kept cosine neighbours of trained items (``serving.neighbours``), shared by every
     #: snapshot of this model version; None without vectors or for very large catalogs.
     neighbours: NeighbourTable | None = None
+    #: The norm prefix of the model's items (``serving.pruning``), shared like ``neighbours``.
+    norm_prefix: OnceCell[Any] = field(default_factory=OnceCell)
     #: Unique per snapshot: cached answers are stamped with it.
     serial: int = field(init=False, default_factory=lambda: next(_SERIALS))
 
