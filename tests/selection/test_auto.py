@@ -44,7 +44,7 @@ def test_auto_beats_popularity_clearly_on_held_out_data(shop: Interactions) -> N
     popular = evaluate(registry.create("popularity").fit(train), train, test).metrics["ndcg@10"]
     assert auto > 1.25 * popular, (auto, popular)
     board = chosen.leaderboard
-    assert board.best() is not None and board.best().family == chosen.family  # type: ignore[union-attr]
+    assert board.winner() is not None and board.winner().family == chosen.family  # type: ignore[union-attr]
     assert any(t.changed for t in board.complete() if t.family != "blend")  # it searched
     blends = [t for t in board.trials if t.family == "blend"]
     for blend in blends:  # a blend is kept only when it beats its best member
