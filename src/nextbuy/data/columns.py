@@ -257,14 +257,14 @@ def _integer_seconds(ints: np.ndarray) -> np.ndarray | None:
     if low < -(2**53) or high > 2**53:
         return None
     if low > -1e11 and high < 1e11:  # every magnitude, hence the median, says seconds
-        return ints.astype(np.int64)
+        return ints.astype(np.int64, copy=False)  # int64 already: the column itself
     magnitude = ints.astype(np.float64)
     np.abs(magnitude, out=magnitude)
     scale = float(np.median(magnitude, overwrite_input=True))
     del magnitude
     if scale >= 1e11:
         return None
-    return ints.astype(np.int64)  # exact: every value fits a float64, so floor() is itself
+    return ints.astype(np.int64, copy=False)  # exact: every value fits a float64 (floor = itself)
 
 
 def _numbers_to_seconds(
