@@ -110,6 +110,7 @@ def worker_generate(args: argparse.Namespace) -> dict[str, Any]:
 
 def worker_nextbuy(args: argparse.Namespace) -> dict[str, Any]:
     """NextBuy: read Parquet -> IdMaps -> CSR, fit ALS, top-10 for all users."""
+    import implicit.cpu.als  # noqa: F401  (imported before the timed stages, as implicit's side)
     import numpy as np
 
     from nextbuy.data.sources import read_interactions

@@ -291,3 +291,48 @@ def test_real_models_round_trip(name: str, train: Interactions, tmp_path: Path) 
     assert np.array_equal(ids0, ids1)
     np.testing.assert_allclose(sc0, sc1, rtol=1e-6)
     assert type(art.model) is type(model) and art.manifest["model"] == name
+
+
+def _timed(train: Interactions) -> Interactions:
+    """``train`` with distinct timestamps: the newest rows are the last items' (they trend)."""
+    stamps = 1_700_000_000 + train.items.astype(np.int64) * 86_400 * 30
+    return Interactions(
+        user_map=train.user_map,
+        item_map=train.item_map,
+        users=train.users,
+        items=train.items,
+        values=train.values,
+        timestamps=stamps,
+    )
+
+
+def test_every_saved_artifact_of_timed_data_has_the_trending_fallback(
+    train: Interactions, tmp_path: Path
+) -> None:
+    from nextbuy.fallback import FILE, trending_fallback
+
+    timed = _timed(train)
+    model = registry.create("test-fixed-factors").fit(timed)
+    art = load_artifact(save_artifact(model, timed, tmp_path / "a", "demo"))
+    assert art.manifest["fallback"]["file"] == FILE and FILE in art.manifest["files"]
+    expected = trending_fallback(timed)
+    assert expected is not None and art.fallback is not None
+    np.testing.assert_array_equal(art.fallback, expected.scores)
+    assert int(np.argmax(art.fallback)) == timed.n_items - 1  # the newest item trends
+    # untimed data, or fallback=None: no file, no manifest entry
+    untimed = load_artifact(save_artifact(model.fit(train), train, tmp_path / "b", "demo"))
+    assert "fallback" not in untimed.manifest and untimed.fallback is None
+    model.fit(timed)
+    off = load_artifact(save_artifact(model, timed, tmp_path / "c", "demo", fallback=None))
+    assert "fallback" not in off.manifest and FILE not in off.manifest["files"]
+
+
+def test_spark_artifacts_get_the_trending_fallback_too(train: Interactions, tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    from nextbuy.spark.artifact import save_spark_artifact
+
+    timed = _timed(train)
+    model = registry.create("test-fixed-factors").fit(timed)
+    art = load_artifact(save_spark_artifact(model, timed, tmp_path, "spark"))
+    assert art.manifest["fallback"]["kind"] == "trending" and art.fallback is not None
+    assert art.manifest["data"]["engine"] == "spark"

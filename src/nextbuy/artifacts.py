@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from nextbuy.coldstart import AttributeRidge
 from nextbuy.data.ids import IdMap
 from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ArtifactError, NextBuyError
-from nextbuy.fallback import Fallback, load_scores
+from nextbuy.fallback import Fallback, load_scores, trending_fallback
 from nextbuy.fsio import atomic_write_text, fsync_dir, fsync_file
 from nextbuy.manifest import (
     data_fingerprint,
@@ -121,7 +121,7 @@ def save_artifact(
     data: dict[str, Any] | None = None,
     attributes: AttributeRidge | None = None,
     selection: dict[str, Any] | None = None,
-    fallback: Fallback | None = None,
+    fallback: Fallback | Literal["auto"] | None = "auto",
 ) -> Path:
     """Write ``model`` as a new version of ``models_dir/name`` and point LATEST at it.
 
@@ -131,7 +131,9 @@ def save_artifact(
     renamed into place, then LATEST is replaced atomically: a failed save leaves no version
     folder and LATEST unchanged. ``attributes`` (new-item model) is stored beside the model.
     ``selection`` (``--model auto``: the leaderboard) is kept in the manifest; ``fallback``
-    (trending scores, timed data) ranks the list for unknown users.
+    (trending scores) ranks the list for unknown users: ``"auto"`` computes them from
+    ``train`` when it has timestamps (half-life from ``selection``'s trending trials, else the
+    default), so every trainer's artifact has them; None writes none.
     Returns the version folder.
     """
     _check_name(name)
@@ -144,6 +146,8 @@ def save_artifact(
     base.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
     data = dict(data or {})
+    if isinstance(fallback, str):  # "auto": trending scores of timed data, before any write
+        fallback = trending_fallback(train, selection)
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=base))
     try:
         model.save(tmp)

@@ -213,7 +213,6 @@ def train_model(
     from nextbuy.data.catalog import align_catalog
     from nextbuy.data.datasets import DEFAULT_DATASET, check_dataset_name
     from nextbuy.evaluation import evaluate
-    from nextbuy.fallback import trending_fallback
     from nextbuy.models import registry
 
     cfg = (config or Config()).model_copy(deep=True)
@@ -378,8 +377,8 @@ def train_model(
         },
         attributes=attributes,
         selection=selection,
-        # timed data: unknown users get what trends (half-life chosen on validation by auto)
-        fallback=trending_fallback(train_inter, selection),
+        # fallback "auto": on timed data unknown users get what trends (half-life chosen on
+        # validation by --model auto's trending trials)
     )
     report("done", 1.0)
     return TrainResult(

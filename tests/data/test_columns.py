@@ -21,9 +21,17 @@ def test_event_types_are_cleaned_per_distinct_type_like_pandas() -> None:
     got = event_column(raw, "f.csv", "event")
     expected = raw.str.strip().str.lower()
     assert got.tolist() == ["view", "purchase", "cart", "ä b", "view", "click"]
-    assert got.equals(expected) and got.dtype == expected.dtype
+    assert got.dtype == "category" and got.astype("str").equals(expected)
+    assert got.cat.categories.tolist() == ["cart", "click", "purchase", "view", "ä b"]
     as_objects = event_column(pd.Series(["A", " b"], dtype=object), "f.csv", "event")
     assert as_objects.tolist() == ["a", "b"]
+
+
+def test_types_equal_after_cleaning_are_one_category() -> None:
+    raw = pd.Series(["View", "view ", "CART", "view"], dtype="str")
+    got = event_column(raw, "f.csv", "event")
+    assert got.cat.categories.tolist() == ["cart", "view"]
+    assert got.cat.codes.tolist() == [1, 1, 0, 1]
 
 
 @pytest.mark.parametrize("blank", ["  ", None, ""])

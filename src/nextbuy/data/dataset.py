@@ -15,7 +15,8 @@ class Dataset:
     """A canonical interaction frame plus what is known about it.
 
     ``frame`` has ``user_id`` (str), ``item_id`` (str), ``value`` (float64), ``timestamp``
-    (int64 epoch seconds, 0 if unknown) and optionally ``event`` (str); raw rows are kept, so
+    (int64 epoch seconds, 0 if unknown) and optionally ``event`` (a categorical of the
+    cleaned event types: codes, not one string per row); raw rows are kept, so
     duplicated pairs are still there (``Interactions.from_frame`` aggregates them).
     ``feedback`` says in one line whether the values are ratings or implicit, and why;
     ``rating_scale`` is the scale the ratings were checked against (None: their own range).

@@ -296,16 +296,19 @@ def _aggregate(
     else:
         starts = np.flatnonzero(np.r_[True, last[:-1]])
         merged = np.add.reduceat(values[order], starts)
-    single = ~dup  # a mask, not an index array: 1 byte a row instead of 8
+    # the rows without duplicates, then the latest row of each duplicated pair: one index
+    # array (int32 below 2**31 rows) taken from each column, not a mask, a take and a concat
+    idx = np.int32 if len(users) < 2**31 - 1 else np.int64
+    keep = np.concatenate([np.flatnonzero(~dup).astype(idx), latest.astype(idx)])
 
     def kept(column: np.ndarray) -> np.ndarray:
-        """The rows without duplicates, then the latest row of each duplicated pair."""
-        return np.concatenate([column[single], column[latest]])
+        """``column`` at the kept rows."""
+        return column.take(keep)
 
     merged = merged.astype(np.float32)
     csr = None if pairs is None else aggregated_csr(pairs, values, dup, merged)
     del pairs
-    summed = np.concatenate([values[single].astype(np.float32), merged])
+    summed = np.concatenate([values[~dup].astype(np.float32), merged])
     return (
         kept(users),
         kept(items),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Literal
 
 import numpy as np
@@ -55,6 +56,16 @@ class ALSConfig(Hyperparameters):
     )
 
 
+def load_implicit_als() -> None:
+    """Import implicit's CPU ALS (and so scipy's OpenBLAS, which its solver calls).
+
+    ``threadpool_limits`` reaches only the libraries loaded when it is entered: entered before
+    this import, it left that OpenBLAS at one thread per core inside implicit's own threads
+    (implicit's "OpenBLAS is configured to use N threads" warning, and a slower fit).
+    """
+    importlib.import_module("implicit.cpu.als")
+
+
 class ALS(FactorModel):
     """Weighted matrix factorisation for implicit feedback.
 
@@ -93,7 +104,9 @@ class ALS(FactorModel):
         }
         losses: list[float] = []
         # implicit runs its own threads; BLAS threads on top would oversubscribe the cores (and
-        # implicit warns about it when the model is built), so BLAS is limited for both steps.
+        # implicit warns about it when the model is built), so BLAS is limited for both steps,
+        # after the import that loads the BLAS implicit's solver calls (see load_implicit_als)
+        load_implicit_als()
         with (
             threadpool_limits(1, "blas"),
             progress_bar(cfg.iterations, "ALS", enabled=show_progress) as advance,
