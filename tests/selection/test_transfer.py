@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from nextbuy.models.defaults import DataShape, ease_regularization, rp3_beta, sparsity
+from nextbuy.models.defaults import (
+    DataShape,
+    ease_regularization,
+    rp3_alpha,
+    rp3_beta,
+    sparsity,
+)
 from nextbuy.selection import space
 from nextbuy.selection.transfer import moved_words, transfer, transfer_winner
 
@@ -28,6 +34,12 @@ def test_a_signed_share_is_shifted_by_the_rules_difference() -> None:
     assert rp3_beta(FULL) - rp3_beta(FIT) == pytest.approx(0.078, abs=0.002)  # 0.35 ln 1.25
     assert moved["beta"] == pytest.approx(-0.2 + rp3_beta(FULL) - rp3_beta(FIT), abs=1e-3)
     assert moved["alpha"] == "auto" and moved["neighbors"] == "auto"
+    # alpha's rule is a scale (0.95 / sqrt(sparsity)): on MovieLens-like shapes 0.85 -> 0.95
+    ml_fit = DataShape(943, 1682, 64_000, 67.8, 38.0, False, 0.69, 1.0)
+    ml_full = DataShape(943, 1682, 80_000, 84.8, 47.6, False, 0.69, 1.0)
+    scaled = transfer("rp3beta", {**defaults, "alpha": 0.1}, defaults, ml_fit, ml_full)["alpha"]
+    assert rp3_alpha(ml_full) / rp3_alpha(ml_fit) == pytest.approx(1.118, abs=0.01)
+    assert scaled == pytest.approx(0.1 * 1.118, abs=0.002)
 
 
 def test_user_set_values_and_axes_without_a_rule_stay() -> None:

@@ -4,8 +4,9 @@ The search fits on the fit part (about 80% of the training data), so a value it 
 axis that a density rule governs suits the fit part's shape, not the whole data's: on a
 sparse shop the fit part is noticeably sparser, and the rules move fast there. A searched
 value is kept *relative to its rule*: multiplied by ``rule(full) / rule(fit part)`` for scales
-(regularization, neighbours, shrinkage), shifted by ``rule(full) - rule(fit part)`` for shares
-that may change sign (RP3beta's beta). Values the user set, and axes without a rule, are kept.
+(regularization, neighbours, shrinkage, RP3beta's alpha), shifted by ``rule(full) - rule(fit
+part)`` for the rules that are a difference (RP3beta's beta, linear in log sparsity, may change
+sign). Values the user set, and axes without a rule, are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 from nextbuy.models.defaults import AUTO, RULES, DataShape, resolve
 from nextbuy.selection import space
+
+#: (family, parameter) whose rule is additive: the searched value is shifted, not scaled.
+SHIFTED: frozenset[tuple[str, str]] = frozenset({("rp3beta", "beta")})
 
 
 def _number(value: Any) -> bool:
@@ -48,7 +52,7 @@ def transfer(
     for name in searched:
         axis, value = kinds[name], float(params[name])
         before, after = float(at_fit[name]), float(at_full[name])
-        if axis.kind == "share":
+        if (family, name) in SHIFTED:
             moved = value + (after - before)
         elif before > 0 and after > 0:
             moved = value * after / before
