@@ -15,7 +15,9 @@ from nextbuy.data.split import resolve_method, split
 from nextbuy.errors import ConfigError
 from nextbuy.evaluation import evaluate
 from nextbuy.models import registry
-from nextbuy.selection import parse_budget, select
+from nextbuy.models.defaults import DataShape
+from nextbuy.selection import parse_budget, select, space
+from nextbuy.selection.transfer import transfer_winner
 from nextbuy.selection.validation import carve, validation_kind
 
 #: sasrec's overrides where a test fits every family's defaults (budget 0): a few epochs.
@@ -45,6 +47,11 @@ def test_auto_beats_popularity_clearly_on_held_out_data(shop: Interactions) -> N
     assert auto > 1.25 * popular, (auto, popular)
     board = chosen.leaderboard
     assert board.winner() is not None and board.winner().family == chosen.family  # type: ignore[union-attr]
+    fit_part, _ = carve(train, validation_kind("random", train, "ndcg"), seed=42)
+    defaults = {f: space.family_defaults(f) for f in (*space.RANKING_FAMILIES, "trending")}
+    refit = transfer_winner(chosen.family, board.winner().params, defaults,  # type: ignore[union-attr]
+                            DataShape.of(fit_part), DataShape.of(train))  # fmt: skip
+    assert chosen.params == refit  # searched rule axes moved to the whole data's shape
     assert any(t.changed for t in board.complete() if t.family != "blend")  # it searched
     blends = [t for t in board.trials if t.family == "blend"]
     for blend in blends:  # a blend is kept only when it beats its best member

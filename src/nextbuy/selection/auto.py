@@ -12,10 +12,12 @@ from nextbuy.data.interactions import Interactions
 from nextbuy.errors import ConfigError
 from nextbuy.models import registry
 from nextbuy.models.base import Recommender
+from nextbuy.models.defaults import DataShape
 from nextbuy.selection import space
 from nextbuy.selection.budget import DataStats, parse_budget
 from nextbuy.selection.leaderboard import Leaderboard
 from nextbuy.selection.search import run_search
+from nextbuy.selection.transfer import moved_words, transfer_winner
 from nextbuy.selection.validation import Validator, parse_metric, validation_kind
 
 #: The default ``--budget`` and ``--metric``.
@@ -146,6 +148,15 @@ def select(
     )
     board.validation = _KIND_WORDS[kind]
     search_seconds = time.perf_counter() - start
+    defaults = {f: space.family_defaults(f, (params or {}).get(f)) for f in families}
+    searched = winner_params
+    winner_params = transfer_winner(  # searched values kept relative to their density rules
+        winner, searched, defaults, DataShape.of(validator.fit_part), DataShape.of(dataset)
+    )
+    if moved := moved_words(searched, winner_params):
+        board.notes.append(
+            f"refit on all the data, searched values kept relative to their density rules: {moved}"
+        )
     start = time.perf_counter()
     model = registry.create(winner, **winner_params).fit(dataset, show_progress=show_progress)
     return Selection(
