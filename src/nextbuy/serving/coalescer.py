@@ -10,6 +10,7 @@ request is scored alone, without waiting.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,23 @@ from nextbuy.serving.scoring import score_rows
 from nextbuy.serving.snapshot import Snapshot
 
 
-class ScoreCoalescer:
+class _OneFlushPerTurn(ABC):
+    """Requests of one event-loop turn collected, then answered by one ``_flush`` at its end."""
+
+    _scheduled = False
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Flush once at the end of this event-loop turn, however many requests it brings."""
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+
+    @abstractmethod
+    def _flush(self) -> None:
+        """Answer every request collected this turn."""
+
+
+class ScoreCoalescer(_OneFlushPerTurn):
     """Collects single-user scoring requests made in one event-loop turn and scores them at once.
 
     ``score`` returns a future; the first request of a turn schedules ``_flush`` with
@@ -55,9 +72,7 @@ class ScoreCoalescer:
         _, users, futures = pending
         users.append(user)
         futures.append(future)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self._schedule(loop)
         return future
 
     def _flush(self) -> None:
@@ -82,7 +97,7 @@ class ScoreCoalescer:
 Ranked = tuple[np.ndarray, np.ndarray]
 
 
-class RankCoalescer:
+class RankCoalescer(_OneFlushPerTurn):
     """Trained users' top-k requests of one event-loop turn, scored *and ranked* together.
 
     Like :class:`ScoreCoalescer` (one matrix product per snapshot and turn), and then the
@@ -118,9 +133,7 @@ class RankCoalescer:
         group.users.append(user)
         group.excludes.append(_NONE if exclude is None else exclude)
         group.futures.append(future)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self._schedule(loop)
         return future
 
     def _flush(self) -> None:
